@@ -1,0 +1,432 @@
+"""ALMA: the one object every front end (library users, CLI, MCP server, dashboard) talks to."""
+
+from __future__ import annotations
+
+import copy
+import os
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+import store as st
+from alma_app.config import Settings, load_settings, settings_from_dict
+from alma_app.embeddings import Embedder, make_embedder
+from alma_app.errors import ConfigError, ScopeViolation, ValidationError
+from alma_app.memories import (
+    MemoryRepository,
+    check_confidence,
+    check_text,
+    store_errors,
+)
+from alma_app.search import MODES, HybridSearch, SearchMode
+from alma_app.types import (
+    MEMORY_TYPES,
+    STATUSES,
+    DomainKnowledge,
+    Memory,
+    MemoryPage,
+    MemorySlice,
+    UserPreference,
+    utcnow,
+)
+
+_SLICE_FIELDS = {
+    "heuristic": "heuristics",
+    "outcome": "outcomes",
+    "preference": "preferences",
+    "domain_knowledge": "domain_knowledge",
+    "anti_pattern": "anti_patterns",
+}
+HUMAN = "human"
+
+
+class ALMA:
+    """Persistent, reviewable memory for agents.
+
+    Build one with `ALMA.from_config(path)` or `ALMA(project_id=..., agents=..., ...)`.
+    Raises AlmaError subclasses only; see alma_app.errors.
+    """
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        embedder: Embedder | None = None,
+        **options: Any,
+    ) -> None:
+        if settings is not None and options:
+            raise ConfigError("pass either a Settings object or keyword settings, not both")
+        self.settings = settings or settings_from_dict(options, source="ALMA(...)")
+        self.embedder = embedder or make_embedder(self.settings.embedding)
+        try:
+            self.store = st.open_store(
+                self.settings.store_uri,
+                vector_dim=self.embedder.dim,
+                storage_options=self.settings.storage_options or None,
+                compact_every=self.settings.compact_every,
+            )
+        except st.StoreError as exc:
+            raise ConfigError(str(exc), path=self.settings.config_path, key="storage_dir") from exc
+        self.repo = MemoryRepository(self.store, self.embedder, self.settings)
+        self.searcher = HybridSearch(self.repo)
+        self._cache: OrderedDict[tuple, MemorySlice] = OrderedDict()
+        self._cache_lock = threading.Lock()
+
+    @classmethod
+    def from_config(
+        cls, path: str | os.PathLike[str] = ".alma/config.yaml", *, embedder: Embedder | None = None
+    ) -> ALMA:
+        """Open the store described by a config file (see `alma init` for a commented one)."""
+        return cls(load_settings(path), embedder=embedder)
+
+    @property
+    def project_id(self) -> str:
+        return self.settings.project_id
+
+    # ------------------------------------------------------------------ scope
+
+    def _check_agent(self, agent: Any, argument: str = "agent") -> str:
+        check_text(argument, agent)
+        if self.settings.strict_agents and agent not in self.settings.agents:
+            raise ScopeViolation(agent, "*", "strict_agents is on and the agent is not configured")
+        return agent
+
+    def check_scope(self, agent: str, category: str) -> None:
+        """Raise ScopeViolation when the agent's config forbids learning this category."""
+        scope = self.settings.agent(agent)
+        if scope is None:
+            if self.settings.strict_agents:
+                raise ScopeViolation(
+                    agent, category, "strict_agents is on and the agent is not configured"
+                )
+            return
+        if category in scope.cannot_learn:
+            raise ScopeViolation(
+                agent, category, f"it is listed in cannot_learn {list(scope.cannot_learn)}"
+            )
+        if scope.can_learn and category not in scope.can_learn:
+            raise ScopeViolation(
+                agent, category, f"can_learn is {list(scope.can_learn)} and does not include it"
+            )
+
+    def visible_agents(self, agent: str) -> tuple[str, ...]:
+        """The agent itself and every agent whose config shares its memories with it."""
+        sharers = [name for name, s in self.settings.agents.items() if agent in s.share_with]
+        return (agent, *sharers)
+
+    def _visibility(self, agent: str, user_id: str | None) -> st.Filter:
+        own = st.And(
+            (
+                st.In("type", tuple(t for t in MEMORY_TYPES if t != "preference")),
+                st.Or(
+                    (st.In("agent", self.visible_agents(agent)), st.HasAny("shared_with", (agent,)))
+                ),
+            )
+        )
+        parts: list[st.Filter] = [own]
+        if user_id is not None:
+            parts.append(st.And((st.Eq("type", "preference"), st.Eq("user_id", user_id))))
+        return st.And(
+            (
+                st.Eq("project_id", self.project_id),
+                st.Eq("status", "approved"),
+                st.Or(tuple(parts)) if len(parts) > 1 else own,
+            )
+        )
+
+    # ------------------------------------------------------------------ retrieval
+
+    def retrieve(
+        self, task: str, agent: str, top_k: int = 5, user_id: str | None = None
+    ) -> MemorySlice:
+        """The memories most relevant to a task, up to top_k of each type, best first."""
+        started = time.perf_counter()
+        check_text("task", task)
+        self._check_agent(agent)
+        if isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= 100:
+            raise ValidationError("top_k", f"must be an integer from 1 to 100, got {top_k!r}")
+        if user_id is not None:
+            check_text("user_id", user_id)
+        with store_errors():
+            version = self.store.version("memories")
+        key = (version, task, agent, top_k, user_id)
+        with self._cache_lock:
+            cached = self._cache.get(key)
+        if cached is not None:
+            result = copy.copy(cached)
+        else:
+            hits = self.searcher.search(task, self._visibility(agent, user_id), limit=0)
+            result = MemorySlice(query=task, agent=agent, user_id=user_id)
+            for memory in hits:
+                bucket = getattr(result, _SLICE_FIELDS[memory.TYPE])
+                if len(bucket) < top_k:
+                    bucket.append(memory)
+            with self._cache_lock:
+                self._cache[key] = result
+                while len(self._cache) > 512:
+                    self._cache.popitem(last=False)
+            result = copy.copy(result)
+        result.retrieval_time_ms = (time.perf_counter() - started) * 1000
+        return result
+
+    def search(
+        self,
+        query: str,
+        *,
+        agent: str | None = None,
+        memory_type: str | None = None,
+        status: str | None = None,
+        limit: int = 20,
+        mode: SearchMode = "hybrid",
+    ) -> list[Memory]:
+        """Hybrid search for humans: any status unless given, each hit with its score breakdown."""
+        check_text("query", query)
+        if mode not in MODES:
+            raise ValidationError("mode", f"must be one of {MODES}, got {mode!r}")
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 1000:
+            raise ValidationError("limit", f"must be an integer from 1 to 1000, got {limit!r}")
+        where = self._filters(agent=agent, memory_type=memory_type, status=status)
+        where = st.all_of(st.Eq("project_id", self.project_id), where)
+        return self.searcher.search(query, where, limit=limit, mode=mode)
+
+    # ------------------------------------------------------------------ adding
+
+    def add_preference(
+        self, user_id: str, category: str, preference: str, source: str = "explicit_instruction"
+    ) -> UserPreference:
+        """Remember a user's preference; every agent working for that user will see it."""
+        memory = UserPreference(
+            user_id=check_text("user_id", user_id),
+            category=check_text("category", category),
+            preference=check_text("preference", preference),
+            source=check_text("source", source),
+            project_id=self.project_id,
+            status="approved",
+        )
+        self.repo.insert([memory], actor=HUMAN if source != "agent" else user_id)
+        return memory
+
+    add_user_preference = add_preference  # the original's name
+
+    def add_domain_knowledge(
+        self, agent: str, domain: str, fact: str, source: str = "user", confidence: float = 1.0
+    ) -> DomainKnowledge:
+        """Remember a fact for an agent; the domain must be within the agent's scope."""
+        self._check_agent(agent)
+        check_text("domain", domain)
+        self.check_scope(agent, domain)
+        memory = DomainKnowledge(
+            agent=agent,
+            domain=domain,
+            fact=check_text("fact", fact),
+            source=check_text("source", source),
+            confidence=check_confidence(confidence),
+            project_id=self.project_id,
+            status="approved",
+        )
+        self.repo.insert([memory], actor=HUMAN if source == "user" else agent)
+        return memory
+
+    def add_memories(self, memories: list[Memory], *, actor: str = HUMAN) -> int:
+        """Store already-built memories in one batch (import, sample data). Returns the count."""
+        if not isinstance(memories, list) or not all(isinstance(m, Memory) for m in memories):
+            raise ValidationError("memories", "expected a list of Memory objects")
+        self.repo.insert(memories, actor=actor)
+        return len(memories)
+
+    # ------------------------------------------------------------------ managing
+
+    def get_memory(self, memory_id: str) -> Memory:
+        """One memory by id, with its effective confidence; raises MemoryNotFound."""
+        memory = self.repo.get(memory_id)
+        if memory.project_id != self.project_id:
+            from alma_app.errors import MemoryNotFound
+
+            raise MemoryNotFound(memory_id)
+        return memory
+
+    def list_memories(
+        self,
+        *,
+        agent: str | None = None,
+        memory_type: str | None = None,
+        status: str | None = None,
+        min_confidence: float | None = None,
+        max_confidence: float | None = None,
+        created_from: datetime | None = None,
+        created_to: datetime | None = None,
+        text: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+        order_by: str = "created_at",
+        descending: bool = True,
+    ) -> MemoryPage:
+        """A filtered page of memories and the total that match (for browsing, not ranking)."""
+        where = self._filters(
+            agent=agent,
+            memory_type=memory_type,
+            status=status,
+            min_confidence=min_confidence,
+            max_confidence=max_confidence,
+            created_from=created_from,
+            created_to=created_to,
+            text=text,
+        )
+        return self.repo.find(
+            where, limit=limit, offset=offset, order_by=order_by, descending=descending
+        )
+
+    def _filters(
+        self,
+        *,
+        agent: str | None = None,
+        memory_type: str | None = None,
+        status: str | None = None,
+        min_confidence: float | None = None,
+        max_confidence: float | None = None,
+        created_from: datetime | None = None,
+        created_to: datetime | None = None,
+        text: str | None = None,
+    ) -> st.Filter | None:
+        parts: list[st.Filter | None] = []
+        if agent is not None:
+            parts.append(st.Eq("agent", check_text("agent", agent)))
+        if memory_type is not None:
+            if memory_type not in MEMORY_TYPES:
+                raise ValidationError(
+                    "memory_type", f"must be one of {MEMORY_TYPES}, got {memory_type!r}"
+                )
+            parts.append(st.Eq("type", memory_type))
+        if status is not None:
+            if status not in STATUSES:
+                raise ValidationError("status", f"must be one of {STATUSES}, got {status!r}")
+            parts.append(st.Eq("status", status))
+        if min_confidence is not None or max_confidence is not None:
+            low = (
+                None
+                if min_confidence is None
+                else check_confidence(min_confidence, "min_confidence")
+            )
+            high = (
+                None
+                if max_confidence is None
+                else check_confidence(max_confidence, "max_confidence")
+            )
+            parts.append(st.Range("confidence", low, high))
+        if created_from is not None or created_to is not None:
+            for name, value in (("created_from", created_from), ("created_to", created_to)):
+                if value is not None and not isinstance(value, datetime):
+                    raise ValidationError(name, f"expected a datetime, got {type(value).__name__}")
+            parts.append(st.Range("created_at", created_from, created_to))
+        if text:
+            parts.append(st.TextContains("text", check_text("text", text)))
+        return st.all_of(*parts)
+
+    def update_memory(
+        self, memory_id: str, *, actor: str = HUMAN, reason: str | None = None, **changes: Any
+    ) -> Memory:
+        """Change fields of a memory (re-embedding when its text changes); logged as an edit."""
+        before = self.get_memory(memory_id)
+        updated = self.repo.copy(before)
+        protected = {
+            "id",
+            "type",
+            "project_id",
+            "created_at",
+            "updated_at",
+            "effective_confidence",
+            "score",
+        }
+        for name, value in changes.items():
+            if name in protected or not hasattr(updated, name):
+                raise ValidationError(name, f"is not an editable field of a {before.TYPE}")
+            setattr(updated, name, value)
+        self._check_field_types(updated, before)
+        return self.repo.save(updated, before=before, actor=actor, action="edit", reason=reason)
+
+    @staticmethod
+    def _check_field_types(updated: Memory, before: Memory) -> None:
+        for name, old in vars(before).items():
+            new = getattr(updated, name)
+            if old is None or new is None or name in {"score", "effective_confidence"}:
+                continue
+            if isinstance(old, bool) != isinstance(new, bool) or (
+                not isinstance(new, type(old))
+                and not (isinstance(old, float) and isinstance(new, int))
+            ):
+                raise ValidationError(
+                    name, f"expected {type(old).__name__}, got {type(new).__name__}"
+                )
+        if isinstance(getattr(updated, "confidence", None), int):
+            updated.confidence = float(updated.confidence)  # type: ignore[attr-defined]
+
+    def delete_memories(
+        self, memory_ids: list[str], *, actor: str = HUMAN, reason: str | None = None
+    ) -> int:
+        """Delete memories (kept in the archive, restorable). Returns how many were deleted."""
+        if isinstance(memory_ids, str):
+            memory_ids = [memory_ids]
+        for memory_id in memory_ids:
+            check_text("memory_ids", memory_id)
+        found = [m for m in self.repo.get_many(memory_ids) if m.project_id == self.project_id]
+        self.repo.archive_and_delete(found, actor=actor, action="delete", reason=reason)
+        return len(found)
+
+    def delete_memory(
+        self, memory_id: str, *, actor: str = HUMAN, reason: str | None = None
+    ) -> None:
+        """Delete one memory; raises MemoryNotFound when there is none."""
+        self.get_memory(memory_id)
+        self.delete_memories([memory_id], actor=actor, reason=reason)
+
+    def stats(self, agent: str | None = None) -> dict[str, Any]:
+        """Counts of memories by type, agent and status (computed by DuckDB over the store)."""
+        params: list[Any] = [self.project_id]
+        where = "project_id = ?"
+        if agent is not None:
+            where += " AND agent = ?"
+            params.append(check_text("agent", agent))
+        with store_errors():
+            rows = self.store.sql(
+                f"SELECT type, coalesce(agent, '') AS agent, status, count(*) AS n "
+                f"FROM memories WHERE {where} GROUP BY ALL",
+                params,
+                tables=["memories"],
+            ).to_pylist()
+        out: dict[str, Any] = {
+            "project_id": self.project_id,
+            "total": 0,
+            "by_type": dict.fromkeys(MEMORY_TYPES, 0),
+            "by_agent": {},
+            "by_status": dict.fromkeys(STATUSES, 0),
+            "by_agent_and_type": {},
+        }
+        for row in rows:
+            n = int(row["n"])
+            out["total"] += n
+            out["by_type"][row["type"]] = out["by_type"].get(row["type"], 0) + n
+            out["by_status"][row["status"]] = out["by_status"].get(row["status"], 0) + n
+            name = row["agent"] or "(users)"
+            out["by_agent"][name] = out["by_agent"].get(name, 0) + n
+            per = out["by_agent_and_type"].setdefault(name, dict.fromkeys(MEMORY_TYPES, 0))
+            per[row["type"]] += n
+        out["pending"] = out["by_status"]["pending"]
+        return out
+
+    def compact(self) -> None:
+        """Merge small fragments, refresh indexes and drop old versions of every table."""
+        with store_errors():
+            self.store.compact()
+
+    def now(self) -> datetime:
+        return utcnow()
+
+    def with_settings(self, **changes: Any) -> ALMA:
+        """A new handle on the same store with some settings changed (tests, tools)."""
+        return ALMA(replace(self.settings, **changes), embedder=self.embedder)
+
+    def close(self) -> None:
+        self.store.close()

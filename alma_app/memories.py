@@ -1,0 +1,273 @@
+"""MemoryRepository: memories in the store, with embeddings, events, archive and decay on read.
+
+Every change goes through here so that it is embedded, validated and recorded as an event with
+its before/after values. The facade in api.py and the learning code both use it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+
+import store as st
+from alma_app import decay
+from alma_app.config import Settings
+from alma_app.embeddings import Embedder
+from alma_app.errors import MemoryNotFound, StorageError, ValidationError
+from alma_app.records import ROW_COLUMNS, from_row, to_plain, to_row
+from alma_app.types import MEMORY_TYPES, STATUSES, Memory, MemoryPage, new_id, utcnow
+
+MAX_TEXT_CHARS = 20_000
+ORDERABLE = ("created_at", "updated_at", "confidence", "validated_at", "type", "agent", "status")
+
+
+@contextmanager
+def store_errors() -> Iterator[None]:
+    """Translate store errors into AlmaError once, at the core's boundary."""
+    try:
+        yield
+    except st.InvalidQuery as exc:
+        raise ValidationError("query", str(exc)) from exc
+    except st.StoreError as exc:
+        raise StorageError(str(exc)) from exc
+
+
+def check_text(argument: str, value: Any, *, allow_empty: bool = False) -> str:
+    """A user-supplied text: a str, not blank, no NUL, not absurdly long."""
+    if not isinstance(value, str):
+        raise ValidationError(argument, f"expected a string, got {type(value).__name__}")
+    if not allow_empty and not value.strip():
+        raise ValidationError(argument, "must not be empty")
+    if "\x00" in value:
+        raise ValidationError(argument, "must not contain NUL characters")
+    if len(value) > MAX_TEXT_CHARS:
+        raise ValidationError(
+            argument, f"is {len(value)} characters; the limit is {MAX_TEXT_CHARS}"
+        )
+    return value
+
+
+def check_confidence(value: Any, argument: str = "confidence") -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValidationError(argument, f"expected a number, got {type(value).__name__}")
+    if not math.isfinite(value) or not 0.0 <= value <= 1.0:
+        raise ValidationError(argument, f"must be between 0 and 1, got {value!r}")
+    return float(value)
+
+
+class MemoryRepository:
+    def __init__(self, store: st.LanceStore, embedder: Embedder, settings: Settings) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.settings = settings
+
+    # ------------------------------------------------------------------ reading
+
+    def hydrate(self, row: dict[str, Any], now: datetime | None = None) -> Memory:
+        memory = from_row(row)
+        memory.effective_confidence = decay.effective_confidence(
+            memory.stored_confidence,
+            memory.clock,
+            now or utcnow(),
+            self.settings.decay.half_life(memory.TYPE),
+        )
+        return memory
+
+    def get(self, memory_id: str) -> Memory:
+        check_text("memory_id", memory_id)
+        with store_errors():
+            rows = self.store.get("memories", [memory_id], columns=ROW_COLUMNS)
+        if not rows:
+            raise MemoryNotFound(memory_id)
+        return self.hydrate(rows[0])
+
+    def get_many(self, ids: Sequence[str]) -> list[Memory]:
+        with store_errors():
+            rows = self.store.get("memories", list(ids), columns=ROW_COLUMNS)
+        by_id = {r["id"]: r for r in rows}
+        now = utcnow()
+        return [self.hydrate(by_id[i], now) for i in ids if i in by_id]
+
+    def vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        with store_errors():
+            rows = self.store.get("memories", list(ids), columns=["id", "vector"])
+        return {r["id"]: np.asarray(r["vector"], dtype=np.float32) for r in rows}
+
+    def find(
+        self,
+        where: st.Filter | None,
+        *,
+        limit: int = 50,
+        offset: int = 0,
+        order_by: str = "created_at",
+        descending: bool = True,
+    ) -> MemoryPage:
+        if order_by not in ORDERABLE:
+            raise ValidationError("order_by", f"must be one of {ORDERABLE}, got {order_by!r}")
+        if not isinstance(limit, int) or not 1 <= limit <= 10_000:
+            raise ValidationError("limit", f"must be an integer from 1 to 10000, got {limit!r}")
+        if not isinstance(offset, int) or offset < 0:
+            raise ValidationError("offset", f"must be a non-negative integer, got {offset!r}")
+        scoped = st.all_of(st.Eq("project_id", self.settings.project_id), where)
+        with store_errors():
+            total = self.store.count("memories", scoped)
+            rows = self.store.scan(
+                "memories",
+                scoped,
+                columns=ROW_COLUMNS,
+                order_by=order_by,
+                descending=descending,
+                limit=limit,
+                offset=offset,
+            )
+        now = utcnow()
+        return MemoryPage(
+            [self.hydrate(r, now) for r in rows], total=total, offset=offset, limit=limit
+        )
+
+    # ------------------------------------------------------------------ writing
+
+    def validate(self, memory: Memory) -> None:
+        if memory.TYPE not in MEMORY_TYPES:
+            raise ValidationError("type", f"unknown memory type {memory.TYPE!r}")
+        if memory.status not in STATUSES:
+            raise ValidationError("status", f"must be one of {STATUSES}, got {memory.status!r}")
+        check_text("text", memory.text())
+        check_confidence(memory.stored_confidence)
+        for name in ("agent", "user_id"):
+            value = getattr(memory, name, None)
+            if value is not None:
+                check_text(name, value)
+
+    def embed(self, memories: Sequence[Memory]) -> np.ndarray:
+        return self.embedder.embed([m.text() for m in memories])
+
+    def insert(
+        self,
+        memories: Sequence[Memory],
+        *,
+        actor: str,
+        action: str = "create",
+        vectors: np.ndarray | None = None,
+        reason: str | None = None,
+    ) -> None:
+        """Store new memories in one commit, embedding them in one batch, and log the events."""
+        if not memories:
+            return
+        for m in memories:
+            if not m.project_id:
+                m.project_id = self.settings.project_id
+            self.validate(m)
+        if vectors is None:
+            vectors = self.embed(memories)
+        rows = [to_row(m, v) for m, v in zip(memories, vectors, strict=True)]
+        with store_errors():
+            self.store.add("memories", rows)
+        self.log([(m.id, action, actor, None, to_plain(m), reason) for m in memories])
+
+    def save(
+        self,
+        memory: Memory,
+        *,
+        before: Memory,
+        actor: str,
+        action: str,
+        reason: str | None = None,
+        vector: np.ndarray | None = None,
+    ) -> Memory:
+        """Replace a stored memory by its new version; re-embeds when its text changed."""
+        memory.updated_at = utcnow()
+        self.validate(memory)
+        if vector is None:
+            if memory.text() != before.text():
+                vector = self.embed([memory])[0]
+            else:
+                vector = self.vectors([memory.id]).get(memory.id)
+                if vector is None:
+                    raise MemoryNotFound(memory.id)
+        with store_errors():
+            self.store.upsert("memories", [to_row(memory, vector)])
+        self.log([(memory.id, action, actor, to_plain(before), to_plain(memory), reason)])
+        return memory
+
+    def save_many(
+        self,
+        changes: Sequence[tuple[Memory, Memory]],
+        *,
+        actor: str,
+        action: str,
+        reason: str | None = None,
+    ) -> None:
+        """Replace several memories in one commit (bulk review); text must not change."""
+        if not changes:
+            return
+        vectors = self.vectors([new.id for new, _ in changes])
+        rows = []
+        now = utcnow()
+        for new, _before in changes:
+            new.updated_at = now
+            self.validate(new)
+            rows.append(to_row(new, vectors[new.id]))
+        with store_errors():
+            self.store.upsert("memories", rows)
+        self.log([(n.id, action, actor, to_plain(b), to_plain(n), reason) for n, b in changes])
+
+    def archive_and_delete(
+        self, memories: Sequence[Memory], *, actor: str, action: str, reason: str | None = None
+    ) -> None:
+        """Move memories to the archive (restorable) and remove them and their vectors."""
+        if not memories:
+            return
+        now = utcnow()
+        archived = [
+            {
+                "id": m.id,
+                "type": m.TYPE,
+                "agent": m.agent,
+                "project_id": m.project_id,
+                "archived_at": now,
+                "actor": actor,
+                "reason": reason,
+                "record": json.dumps(to_plain(replace(m, score=None)), ensure_ascii=False),
+            }
+            for m in memories
+        ]
+        with store_errors():
+            self.store.upsert("archive", archived)
+            self.store.delete("memories", [m.id for m in memories])
+        self.log([(m.id, action, actor, to_plain(m), None, reason) for m in memories])
+
+    def log(self, entries: Sequence[tuple[str, str, str, Any, Any, str | None]]) -> None:
+        """Append events (memory_id, action, actor, before, after, reason) in one commit."""
+        now = utcnow()
+        rows = [
+            {
+                "id": new_id(),
+                "at": now,
+                "project_id": self.settings.project_id,
+                "entity": "memory",
+                "entity_id": memory_id,
+                "action": action,
+                "actor": actor,
+                "before": None
+                if before is None
+                else json.dumps(before, ensure_ascii=False, default=str),
+                "after": None
+                if after is None
+                else json.dumps(after, ensure_ascii=False, default=str),
+                "reason": reason,
+            }
+            for memory_id, action, actor, before, after, reason in entries
+        ]
+        with store_errors():
+            self.store.add("events", rows)
+
+    def copy(self, memory: Memory) -> Memory:
+        return replace(memory, shared_with=list(memory.shared_with), metadata=dict(memory.metadata))

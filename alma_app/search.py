@@ -1,0 +1,80 @@
+"""HybridSearch: one vector search and one BM25 search in the store, fused and scored.
+
+Used by ALMA.retrieve (agents) and ALMA.search (the dashboard's search box), so humans see
+exactly the ranking agents get.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import store as st
+from alma_app import retrieval
+from alma_app.memories import MemoryRepository, store_errors
+from alma_app.records import ROW_COLUMNS
+from alma_app.types import Memory, utcnow
+
+SearchMode = Literal["hybrid", "vector", "lexical"]
+MODES = ("hybrid", "vector", "lexical")
+
+
+def success_signal(memory: Memory) -> float:
+    """How well this memory's advice has worked, in [0, 1]; 0.5 when it does not apply."""
+    if memory.TYPE == "heuristic":
+        return memory.success_rate if memory.occurrence_count else 0.5  # type: ignore[attr-defined]
+    if memory.TYPE == "outcome":
+        return 1.0 if memory.success else 0.0  # type: ignore[attr-defined]
+    return 0.5
+
+
+class HybridSearch:
+    def __init__(self, repo: MemoryRepository) -> None:
+        self.repo = repo
+
+    def search(
+        self,
+        query: str,
+        where: st.Filter | None,
+        *,
+        limit: int,
+        mode: SearchMode = "hybrid",
+    ) -> list[Memory]:
+        """Memories matching `where`, best first, each with its score breakdown."""
+        weights = self.repo.settings.retrieval
+        candidates = max(weights.candidates, limit)
+        columns = ROW_COLUMNS
+        vector_rows: list[dict] = []
+        text_rows: list[dict] = []
+        with store_errors():
+            if mode in ("hybrid", "vector"):
+                vector = self.repo.embedder.embed([query])[0]
+                vector_rows = self.repo.store.vector_search(
+                    "memories", vector, where=where, limit=candidates, columns=columns
+                )
+            if mode in ("hybrid", "lexical"):
+                text_rows = self.repo.store.text_search(
+                    "memories", query, where=where, limit=candidates, columns=columns
+                )
+        rows = {r["id"]: r for r in text_rows}
+        rows.update({r["id"]: r for r in vector_rows})
+        merged = retrieval.merge_hits(
+            [(r["id"], r["_distance"]) for r in vector_rows],
+            [(r["id"], r["_score"]) for r in text_rows],
+            min_similarity=weights.min_similarity if mode == "hybrid" else -1.0,
+        )
+        best_bm25 = max((r["_score"] for r in text_rows), default=0.0)
+        now = utcnow()
+        scored: list[Memory] = []
+        for memory_id, cand in merged.items():
+            memory = self.repo.hydrate(rows[memory_id], now)
+            memory.score = retrieval.score(
+                cand,
+                best_bm25=best_bm25,
+                recency_value=retrieval.recency(memory.clock, now, weights.recency_half_life_days),
+                success_value=success_signal(memory),
+                confidence_value=memory.effective_confidence or 0.0,
+                weights=weights,
+            )
+            scored.append(memory)
+        scored.sort(key=lambda m: m.score.total if m.score else 0.0, reverse=True)
+        return scored[:limit] if limit else scored
