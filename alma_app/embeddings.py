@@ -44,7 +44,7 @@ class MiniLMEmbedder:
         self._cache_lock = threading.Lock()
 
     @classmethod
-    def model(cls):  # noqa: ANN206 - SentenceTransformer, imported lazily
+    def model(cls):
         with cls._load_lock:
             if cls._model is None:
                 os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -3,7 +3,7 @@
 AlmaError
  ├── ConfigError          a config file or setting is missing, malformed or unknown (file, key)
  ├── ValidationError      an argument is wrong (argument name, what was wrong)
- ├── ScopeViolation       an agent tried to learn a category its scope forbids (agent, category, rule)
+ ├── ScopeViolation       a category outside an agent's scope (agent, category, rule)
  ├── MemoryNotFound       no memory with that id (memory_id)
  ├── NotFoundError        no work item / session / handoff / event with that id (kind, item_id)
  ├── InvalidTransition    a work-item status change that is not allowed (item_id, from, to, why)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Union
+from typing import Any
 
 import pyarrow as pa
 
@@ -66,7 +66,7 @@ class And:
     parts: tuple[Filter, ...]
 
 
-Filter = Union[Eq, In, Range, HasAny, TextContains, Or, And]
+Filter = Eq | In | Range | HasAny | TextContains | Or | And
 
 
 def all_of(*parts: Filter | None) -> Filter | None:
@@ -103,7 +103,8 @@ def lance_literal(value: Scalar) -> str:
         return repr(value)
     if isinstance(value, datetime):
         utc = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
-        return f"arrow_cast('{utc.strftime('%Y-%m-%dT%H:%M:%S.%f')}Z', 'Timestamp(Microsecond, Some(\"UTC\"))')"
+        stamp = utc.strftime("%Y-%m-%dT%H:%M:%S.%f")
+        return f"arrow_cast('{stamp}Z', 'Timestamp(Microsecond, Some(\"UTC\"))')"
     return "'" + value.replace("'", "''") + "'"
 
 

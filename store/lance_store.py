@@ -35,7 +35,7 @@ _IDS_PER_WHERE = 500
 
 def _is_conflict(exc: BaseException) -> bool:
     text = str(exc).lower()
-    return "conflict" in text or "retryable" in text or "commit" in text and "retry" in text
+    return "conflict" in text or "retryable" in text or ("commit" in text and "retry" in text)
 
 
 class LanceStore:
@@ -63,7 +63,7 @@ class LanceStore:
                 read_consistency_interval=timedelta(0),
                 storage_options=storage_options,
             )
-        except Exception as exc:  # noqa: BLE001 - any failure here means the location is unusable
+        except Exception as exc:
             raise StoreUnavailable(uri, str(exc)) from exc
         self._tables: dict[str, Any] = {}
         self._fts_ready: set[str] = set()
@@ -84,7 +84,7 @@ class LanceStore:
             schema = self.schema(name)
             try:
                 tbl = self._db.open_table(name)
-            except Exception:  # noqa: BLE001 - not there yet: create it
+            except Exception:
                 try:
                     tbl = self._with_retries(
                         name,
@@ -92,7 +92,7 @@ class LanceStore:
                     )
                 except StoreConflict:
                     raise
-                except Exception as exc:  # noqa: BLE001
+                except Exception as exc:
                     raise StoreUnavailable(
                         self.uri, f"cannot create table {name!r}: {exc}"
                     ) from exc
@@ -107,7 +107,7 @@ class LanceStore:
             raise StoreUnavailable(
                 self.uri,
                 f"table {name!r} holds {vec.type.list_size}-dimensional vectors but the embedder "
-                f"makes {self.vector_dim}-dimensional ones; use the embedder the store was built with",
+                f"makes {self.vector_dim}-dimensional ones; use the store's embedder",
             )
         missing = [f for f in expected.names if f not in actual.names]
         if missing:
@@ -121,7 +121,7 @@ class LanceStore:
                 return op()
             except (InvalidQuery, StoreUnavailable):
                 raise
-            except Exception as exc:  # noqa: BLE001 - LanceDB raises plain OSError/RuntimeError
+            except Exception as exc:
                 if not _is_conflict(exc) or attempt == _MAX_ATTEMPTS:
                     if _is_conflict(exc):
                         raise StoreConflict(table, attempt, exc) from exc
@@ -215,7 +215,7 @@ class LanceStore:
                     schemas.FTS_COLUMN, config=FTS(with_position=False), replace=False
                 ),
             )
-        except Exception as exc:  # noqa: BLE001 - another process may have created it first
+        except Exception as exc:
             if "exist" not in str(exc).lower():
                 raise
         self._fts_ready.add(table)
@@ -234,7 +234,7 @@ class LanceStore:
             try:
                 self._ensure_indexes(name, tbl)
                 tbl.optimize(cleanup_older_than=self.cleanup_older_than)
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 if not _is_conflict(exc):
                     raise
                 log.info("compaction of %s deferred: %s", name, exc)
@@ -266,7 +266,7 @@ class LanceStore:
         try:
             self._tables[name] = self._db.open_table(name)
             return True
-        except Exception:  # noqa: BLE001
+        except Exception:
             return False
 
     def version(self, table: str) -> int:
