@@ -1,0 +1,73 @@
+"""The bundled demo data set (sample_data/): loaded idempotently by `alma demo` and `make run`.
+
+Times in the files are relative ("days_ago") so the demo always looks recent and its decay
+charts show a realistic spread.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import fields
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from alma_app.errors import ValidationError
+from alma_app.types import MEMORY_CLASSES, Memory, utcnow
+
+SAMPLE_DIR = Path(__file__).resolve().parent.parent / "sample_data"
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    records = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if line.strip():
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise ValidationError(str(path), f"line {number} is not JSON: {exc}") from exc
+    return records
+
+
+def memory_from_sample(record: dict[str, Any], project_id: str, now: datetime) -> Memory:
+    """Build a memory from a sample record, turning `*_days_ago` into timestamps."""
+    cls = MEMORY_CLASSES[record["type"]]
+    created = now - timedelta(days=float(record["days_ago"]))
+    known = {f.name for f in fields(cls)}
+    kwargs: dict[str, Any] = {}
+    for key, value in record.get("fields", {}).items():
+        if key.endswith("_days_ago"):
+            name = key.removesuffix("_days_ago")
+            if name in known:
+                kwargs[name] = now - timedelta(days=float(value))
+        elif key in known:
+            kwargs[key] = value
+    for clock in ("last_validated", "last_verified", "last_seen", "timestamp"):
+        if clock in known and clock not in kwargs:
+            kwargs[clock] = created
+    return cls(
+        id=record["id"],
+        agent=record.get("agent"),
+        project_id=project_id,
+        status=record.get("status", "approved"),
+        created_at=created,
+        updated_at=created,
+        metadata=record.get("metadata") or {},
+        **kwargs,
+    )
+
+
+def load_sample_memories(alma: Any, directory: Path = SAMPLE_DIR) -> int:
+    """Insert the sample memories that are not in the store yet; returns how many were added."""
+    records = read_jsonl(directory / "memories.jsonl")
+    ids = [r["id"] for r in records]
+    # Skip what is stored, and what a user deleted (archived): loading twice changes nothing.
+    existing = {m.id for m in alma.repo.get_many(ids)}
+    existing |= {row["id"] for row in alma.store.get("archive", ids, columns=["id"])}
+    now = utcnow()
+    missing = [
+        memory_from_sample(r, alma.project_id, now) for r in records if r["id"] not in existing
+    ]
+    if missing:
+        alma.add_memories(missing, actor="sample-data")
+    return len(missing)

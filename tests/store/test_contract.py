@@ -1,0 +1,196 @@
+"""One contract for every store backend: memory:// (the fast fake) and a LanceDB directory."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+
+from store import Eq, HasAny, In, InvalidQuery, Or, Range, TextContains, open_store
+
+DIM = 8
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+HOSTILE = [
+    "o'neil",
+    "' OR 1=1 --",
+    "x'; DROP TABLE memories; --",
+    '"quoted"',
+    "back\\slash",
+    "100% _like_",
+    "ünïcødé ✓",
+]
+
+
+def memory_row(
+    i: int, *, agent: str = "helena", text: str | None = None, status: str = "approved", **extra
+) -> dict:
+    vector = np.zeros(DIM, dtype=np.float32)
+    vector[i % DIM] = 1.0
+    row = {
+        "id": f"m{i}",
+        "type": "domain_knowledge",
+        "agent": agent,
+        "user_id": None,
+        "project_id": "p",
+        "status": status,
+        "category": "c",
+        "text": text or f"memory {i}",
+        "confidence": 0.5,
+        "created_at": NOW - timedelta(days=i),
+        "updated_at": NOW,
+        "validated_at": NOW,
+        "shared_with": [],
+        "payload": "{}",
+        "metadata": "{}",
+        "vector": vector,
+    }
+    row.update(extra)
+    return row
+
+
+@pytest.fixture(params=["memory", "disk"])
+def store(request, tmp_path):
+    uri = "memory://" if request.param == "memory" else str(tmp_path / "store")
+    instance = open_store(uri, vector_dim=DIM)
+    yield instance
+    instance.close()
+
+
+def test_added_rows_can_be_read_back_by_id(store):
+    store.add("memories", [memory_row(1), memory_row(2)])
+    rows = store.get("memories", ["m2", "missing"])
+    assert [r["id"] for r in rows] == ["m2"]
+    assert rows[0]["text"] == "memory 2"
+    assert rows[0]["created_at"] == NOW - timedelta(days=2)
+
+
+def test_upsert_replaces_whole_rows_and_inserts_new_ones(store):
+    store.add("memories", [memory_row(1)])
+    store.upsert("memories", [memory_row(1, text="changed"), memory_row(2)])
+    assert store.count("memories") == 2
+    assert store.get("memories", ["m1"])[0]["text"] == "changed"
+
+
+def test_delete_removes_rows_and_reports_how_many_existed(store):
+    store.add("memories", [memory_row(i) for i in range(5)])
+    assert store.delete("memories", ["m1", "m3", "nope"]) == 2
+    assert sorted(r["id"] for r in store.scan("memories", columns=["id"])) == ["m0", "m2", "m4"]
+
+
+def test_scan_filters_orders_and_pages(store):
+    store.add("memories", [memory_row(i, agent="a" if i % 2 else "b") for i in range(10)])
+    page = store.scan(
+        "memories",
+        Eq("agent", "a"),
+        columns=["id"],
+        order_by="created_at",
+        descending=True,
+        limit=2,
+        offset=1,
+    )
+    assert [r["id"] for r in page] == ["m3", "m5"]  # newest first: m1, m3, m5, m7, m9
+    assert store.count("memories", Eq("agent", "a")) == 5
+    assert store.count("memories", Range("created_at", NOW - timedelta(days=2.5), None)) == 3
+    assert store.count("memories", In("id", ("m1", "m2", "zz"))) == 2
+    assert store.count("memories", TextContains("text", "MEMORY 7")) == 1
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_hostile_values_are_matched_literally_everywhere(store, value):
+    store.add("memories", [memory_row(1, agent=value, text=value), memory_row(2, agent="other")])
+    assert store.count("memories", Eq("agent", value)) == 1
+    assert store.count("memories", TextContains("text", value)) == 1
+    hits = store.vector_search("memories", np.eye(DIM)[2], where=Eq("agent", value), limit=5)
+    assert [h["id"] for h in hits] == ["m1"]
+    assert [r["id"] for r in store.get("memories", [value, "m1"])] == ["m1"]
+    assert store.delete("memories", [value]) == 0
+    assert store.count("memories") == 2
+
+
+def test_vector_search_filters_before_ranking(store):
+    store.add("memories", [memory_row(i, agent="a" if i < 4 else "b") for i in range(8)])
+    hits = store.vector_search("memories", np.eye(DIM)[5], where=Eq("agent", "a"), limit=3)
+    assert len(hits) == 3 and all(h["id"] in {"m0", "m1", "m2", "m3"} for h in hits)
+    best = store.vector_search("memories", np.eye(DIM)[5], limit=1)[0]
+    assert best["id"] == "m5" and best["_distance"] == pytest.approx(0.0, abs=1e-6)
+
+
+def test_list_columns_can_be_filtered(store):
+    store.add("memories", [memory_row(1, shared_with=["victor"]), memory_row(2)])
+    where = Or((Eq("agent", "nobody"), HasAny("shared_with", ("victor",))))
+    assert [h["id"] for h in store.vector_search("memories", np.eye(DIM)[1], where=where)] == ["m1"]
+    assert store.count("memories", where) == 1
+
+
+def test_text_search_ranks_by_bm25_and_ignores_query_syntax(store):
+    store.add(
+        "memories",
+        [
+            memory_row(1, text="use data-testid selectors for stable tests"),
+            memory_row(2, text="retry flaky network calls with backoff"),
+            memory_row(3, text="selectors selectors selectors everywhere"),
+        ],
+    )
+    hits = store.text_search("memories", "selectors AND (", limit=5)
+    assert {h["id"] for h in hits} == {"m1", "m3"}
+    assert hits[0]["_score"] >= hits[1]["_score"] > 0
+    assert store.text_search("memories", "   ") == []
+    filtered = store.text_search("memories", "selectors", where=Eq("id", "m1"))
+    assert [h["id"] for h in filtered] == ["m1"]
+
+
+def test_rows_added_after_the_index_was_built_are_still_found(store):
+    store.add("memories", [memory_row(1, text="alpha bravo")])
+    store.compact("memories")
+    store.add("memories", [memory_row(2, text="charlie delta")])
+    assert [h["id"] for h in store.text_search("memories", "charlie")] == ["m2"]
+
+
+def test_sql_takes_parameters_not_string_pasting(store):
+    store.add("memories", [memory_row(1, agent="o'neil"), memory_row(2, agent="bob")])
+    result = store.sql(
+        "SELECT count(*) AS n FROM memories WHERE agent = ?", ["o'neil"], tables=["memories"]
+    )
+    assert result.column("n")[0].as_py() == 1
+
+
+def test_version_moves_on_every_write(store):
+    store.add("memories", [memory_row(1)])
+    before = store.version("memories")
+    store.upsert("memories", [memory_row(1, text="new")])
+    assert store.version("memories") > before
+
+
+def test_unknown_columns_tables_and_bad_values_are_refused(store):
+    store.add("memories", [memory_row(1)])
+    with pytest.raises(InvalidQuery):
+        store.count("memories", Eq("no_such_column", 1))
+    with pytest.raises(InvalidQuery):
+        store.count("memories", Eq("confidence", float("nan")))
+    with pytest.raises(InvalidQuery):
+        store.count("memories", Eq("agent", "nul\x00byte"))
+    with pytest.raises(InvalidQuery):
+        store.scan("no_such_table")
+    with pytest.raises(InvalidQuery):
+        store.add("memories", [memory_row(2, vector=np.zeros(3))])
+    assert store.count("memories") == 1
+
+
+def test_compaction_merges_the_fragments_of_many_small_writes(tmp_path):
+    store = open_store(str(tmp_path / "store"), vector_dim=DIM, compact_every=10_000)
+    for i in range(60):
+        store.add("memories", [memory_row(i)])
+    assert store.fragment_count("memories") == 60
+    store.compact("memories")
+    assert store.fragment_count("memories") <= 2  # index-pinned first fragment may stay apart
+    assert store.count("memories") == 60
+    assert len(store.text_search("memories", "memory", limit=100)) == 60
+
+
+def test_automatic_compaction_keeps_fragments_bounded(tmp_path):
+    store = open_store(str(tmp_path / "store"), vector_dim=DIM, compact_every=25)
+    for i in range(100):
+        store.add("memories", [memory_row(i)])
+    assert store.fragment_count("memories") <= 25
+    assert store.count("memories") == 100
