@@ -79,24 +79,30 @@ def archive(dim: int) -> pa.Schema:
 
 
 def work_items(dim: int) -> pa.Schema:
+    """The shared board: one row per work item; dependencies are a list column to filter on."""
     del dim
     return pa.schema(
         [
             ("id", pa.string()),
             ("project_id", pa.string()),
-            ("agent", pa.string()),
+            ("agent", pa.string()),  # assignee; null means unassigned
             ("title", pa.string()),
-            ("status", pa.string()),
-            ("priority", pa.int32()),
+            ("item_type", pa.string()),  # task | feature | bug | research_question | ...
+            ("status", pa.string()),  # pending | in_progress | blocked | review | done | failed
+            ("priority", pa.int32()),  # 0-100, higher first
             ("parent_id", pa.string()),
+            ("blocked_by", pa.list_(pa.string())),  # ids this item waits on
             ("created_at", TS),
             ("updated_at", TS),
-            ("payload", pa.string()),  # JSON: description, dependencies, criteria, tests, timings
+            ("started_at", TS),
+            ("completed_at", TS),
+            ("payload", pa.string()),  # JSON: description, criteria, tests, timings, metadata
         ]
     )
 
 
 def sessions(dim: int) -> pa.Schema:
+    """One row per agent work session; decisions and blockers accumulate in the payload."""
     del dim
     return pa.schema(
         [
@@ -104,15 +110,17 @@ def sessions(dim: int) -> pa.Schema:
             ("project_id", pa.string()),
             ("agent", pa.string()),
             ("goal", pa.string()),
-            ("status", pa.string()),
+            ("status", pa.string()),  # active | ended
             ("started_at", TS),
             ("updated_at", TS),
-            ("payload", pa.string()),  # JSON: decisions, blockers, active files
+            ("ended_at", TS),
+            ("payload", pa.string()),  # JSON: decisions, blockers, active files, metadata
         ]
     )
 
 
 def handoffs(dim: int) -> pa.Schema:
+    """What a session leaves for the next one; embedded and full-text indexed for search."""
     return pa.schema(
         [
             ("id", pa.string()),
@@ -120,8 +128,9 @@ def handoffs(dim: int) -> pa.Schema:
             ("agent", pa.string()),
             ("session_id", pa.string()),
             ("created_at", TS),
+            ("last_outcome", pa.string()),  # success | failure | partial | interrupted | unknown
             ("text", pa.string()),  # searchable rendering
-            ("payload", pa.string()),  # JSON: last action/outcome, decisions, blockers, next steps
+            ("payload", pa.string()),  # JSON: last action, decisions, blockers, next steps, ...
             (VECTOR, pa.list_(pa.float32(), dim)),
         ]
     )

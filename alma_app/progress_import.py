@@ -1,0 +1,172 @@
+"""Bulk ways onto the board: a Markdown list, the original's list of dicts, and JSONL records.
+
+Kept apart from progress.py so that the tracker's single-item logic stays short; ProgressTracker
+inherits these methods.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from alma_app.errors import NotFoundError, ValidationError
+from alma_app.memories import check_text
+from alma_app.progress_types import WORK_STATUSES, WorkItem
+from alma_app.tracking import HUMAN, check_number, days_ago
+from alma_app.types import utcnow
+
+if TYPE_CHECKING:
+    from alma_app.progress import ProgressTracker
+
+# "- title", "* title", "+ title", "1. title", "2) title", optionally "- [ ] title" / "- [x] title"
+_LIST_LINE = re.compile(
+    r"^(?P<indent>[ \t]*)(?:[-*+]|\d+[.)])\s+(?:\[(?P<box>[ xX])\]\s+)?(?P<t>.+)$"
+)
+
+RECORD_KEYS = {
+    "id",
+    "agent",
+    "title",
+    "description",
+    "item_type",
+    "status",
+    "priority",
+    "parent_id",
+    "blocked_by",
+    "acceptance_criteria",
+    "tests",
+    "tests_passing",
+    "estimate_hours",
+    "time_spent_hours",
+    "attempt_count",
+    "days_ago",
+    "started_days_ago",
+    "completed_days_ago",
+    "metadata",
+}
+
+
+class ItemImporter:
+    """Mixin of ProgressTracker: create many items in one commit."""
+
+    def create_from_list(
+        self: ProgressTracker,
+        items: str | Sequence[dict[str, Any]],
+        agent: str | None = None,
+        item_type: str = "task",
+        priority: int = 50,
+    ) -> list[WorkItem]:
+        """One item per line of a Markdown list; nested lines become children (parent_id).
+
+        `- [x] title` creates a done item. Lines that are not list items (headings, prose) are
+        skipped. The original's list of dicts (create_work_item arguments) is accepted too.
+        """
+        if not isinstance(items, str):
+            return [self.create_work_item(**{"agent": agent, **dict(d)}) for d in items]
+        check_text("items", items)
+        now = utcnow()
+        created: list[WorkItem] = []
+        stack: list[tuple[int, WorkItem]] = []
+        for line in items.splitlines():
+            match = _LIST_LINE.match(line)
+            if not match:
+                continue
+            indent = len(match["indent"].replace("\t", "    "))
+            while stack and stack[-1][0] >= indent:
+                stack.pop()
+            done = (match["box"] or "").lower() == "x"
+            item = WorkItem(
+                project_id=self.project_id,
+                agent=agent,
+                title=match["t"].strip(),
+                item_type=item_type,
+                priority=priority,
+                parent_id=stack[-1][1].id if stack else None,
+                status="done" if done else "pending",
+                completed_at=now if done else None,
+            )
+            created.append(item)
+            stack.append((indent, item))
+        if not created:
+            raise ValidationError("items", "no Markdown list lines (`- title`) found")
+        board = {i.id: i for i in self.board()} | {i.id: i for i in created}
+        for item in created:
+            self._validate(item, board)
+        actor = agent or HUMAN
+        self._save(created, [(i.id, "create", actor, None, i.as_dict(), None) for i in created])
+        return created
+
+    def expand_to_items(
+        self: ProgressTracker, text: str, item_type: str = "task", agent: str | None = None
+    ) -> list[WorkItem]:
+        """The original's name for creating items from a Markdown list."""
+        return self.create_from_list(text, agent=agent, item_type=item_type)
+
+    def import_items(
+        self: ProgressTracker, records: Sequence[dict[str, Any]], *, actor: str = HUMAN
+    ) -> int:
+        """Load sample_data/work_items.jsonl-style records, keeping their ids (re-importing
+        replaces the same rows instead of adding copies). `*_days_ago` are relative to now.
+
+        All records are checked before anything is written. Returns how many were stored.
+        """
+        if isinstance(records, dict | str) or not isinstance(records, Sequence):
+            raise ValidationError("records", "expected a list of work item records")
+        now = utcnow()
+        items = [self._item_from_record(i, r, now) for i, r in enumerate(records)]
+        board = {i.id: i for i in self.board()}
+        previous = {i.id: i.as_dict() for i in items if i.id in board}
+        board |= {i.id: i for i in items}
+        for n, item in enumerate(items):
+            try:
+                self._validate(item, board)
+            except (ValidationError, NotFoundError) as exc:
+                raise ValidationError(f"records[{n}]", str(exc)) from exc
+        events = [
+            (i.id, "import", actor, previous.get(i.id), i.as_dict(), "import_items") for i in items
+        ]
+        self._save(items, events)
+        return len(items)
+
+    def _item_from_record(self: ProgressTracker, n: int, record: Any, now: Any) -> WorkItem:
+        where = f"records[{n}]"
+        if not isinstance(record, dict):
+            raise ValidationError(where, f"expected a mapping, got {type(record).__name__}")
+        unknown = sorted(set(record) - RECORD_KEYS)
+        if unknown:
+            raise ValidationError(where, f"unknown keys {unknown}; known: {sorted(RECORD_KEYS)}")
+        status = record.get("status", "pending")
+        if status not in WORK_STATUSES:
+            raise ValidationError(f"{where}.status", f"must be one of {WORK_STATUSES}")
+        created = days_ago(now, record.get("days_ago"), f"{where}.days_ago") or now
+        started = days_ago(now, record.get("started_days_ago"), f"{where}.started_days_ago")
+        completed = days_ago(now, record.get("completed_days_ago"), f"{where}.completed_days_ago")
+        updated = max(t for t in (created, started, completed) if t is not None)
+        estimate = record.get("estimate_hours")
+        return WorkItem(
+            id=check_text(f"{where}.id", record.get("id")),
+            project_id=self.project_id,
+            agent=record.get("agent"),
+            title=record.get("title"),  # type: ignore[arg-type]  # checked by _validate
+            description=record.get("description") or "",
+            item_type=record.get("item_type") or "task",
+            status=status,
+            priority=record.get("priority", 50),
+            parent_id=record.get("parent_id"),
+            blocked_by=list(record.get("blocked_by") or []),
+            acceptance_criteria=list(record.get("acceptance_criteria") or []),
+            tests=list(record.get("tests") or []),
+            tests_passing=record.get("tests_passing"),
+            estimate_hours=None if estimate is None else estimate,
+            time_spent_hours=record.get("time_spent_hours") or 0.0,
+            attempt_count=int(
+                check_number(f"{where}.attempt_count", record.get("attempt_count") or 0, low=0)
+            ),
+            started_at=started,
+            completed_at=completed,
+            in_progress_since=None,
+            created_at=created,
+            updated_at=updated,
+            metadata=dict(record.get("metadata") or {}),
+        )
