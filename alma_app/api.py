@@ -13,14 +13,18 @@ from typing import Any
 
 import store as st
 from alma_app.config import Settings, load_settings, settings_from_dict
+from alma_app.decay import ConfidenceCurve
 from alma_app.embeddings import Embedder, make_embedder
 from alma_app.errors import ConfigError, ScopeViolation, ValidationError
+from alma_app.forgetting import ArchivedMemory, ExpiringMemory, ForgetResult, Forgetter
+from alma_app.learning import Learner, LearnResult
 from alma_app.memories import (
     MemoryRepository,
     check_confidence,
     check_text,
     store_errors,
 )
+from alma_app.review import HistoryEvent, Reviewer, apply_changes
 from alma_app.search import MODES, HybridSearch, SearchMode
 from alma_app.types import (
     MEMORY_TYPES,
@@ -72,6 +76,9 @@ class ALMA:
             raise ConfigError(str(exc), path=self.settings.config_path, key="storage_dir") from exc
         self.repo = MemoryRepository(self.store, self.embedder, self.settings)
         self.searcher = HybridSearch(self.repo)
+        self.learner = Learner(self.repo, self.check_scope)
+        self.reviewer = Reviewer(self.repo)
+        self.forgetter = Forgetter(self.repo)
         self._cache: OrderedDict[tuple, MemorySlice] = OrderedDict()
         self._cache_lock = threading.Lock()
 
@@ -197,7 +204,11 @@ class ALMA:
     def add_preference(
         self, user_id: str, category: str, preference: str, source: str = "explicit_instruction"
     ) -> UserPreference:
-        """Remember a user's preference; every agent working for that user will see it."""
+        """Remember a user's preference; every agent working for that user will see it.
+
+        A near-duplicate of one of the user's preferences (similarity >= near_duplicate_similarity)
+        reinforces and returns that one instead; its metadata["reinforcements"] counts such writes.
+        """
         memory = UserPreference(
             user_id=check_text("user_id", user_id),
             category=check_text("category", category),
@@ -206,15 +217,19 @@ class ALMA:
             project_id=self.project_id,
             status="approved",
         )
-        self.repo.insert([memory], actor=HUMAN if source != "agent" else user_id)
-        return memory
+        actor = HUMAN if source != "agent" else user_id
+        return self.learner.write_or_reinforce(memory, st.Eq("user_id", user_id), actor)
 
     add_user_preference = add_preference  # the original's name
 
     def add_domain_knowledge(
         self, agent: str, domain: str, fact: str, source: str = "user", confidence: float = 1.0
     ) -> DomainKnowledge:
-        """Remember a fact for an agent; the domain must be within the agent's scope."""
+        """Remember a fact for an agent; the domain must be within the agent's scope.
+
+        A near-duplicate of one of the agent's facts reinforces and returns that one instead (its
+        metadata["reinforcements"] counts such writes; a new memory has no such key).
+        """
         self._check_agent(agent)
         check_text("domain", domain)
         self.check_scope(agent, domain)
@@ -227,8 +242,8 @@ class ALMA:
             project_id=self.project_id,
             status="approved",
         )
-        self.repo.insert([memory], actor=HUMAN if source == "user" else agent)
-        return memory
+        actor = HUMAN if source == "user" else agent
+        return self.learner.write_or_reinforce(memory, st.Eq("agent", agent), actor)
 
     def add_memories(self, memories: list[Memory], *, actor: str = HUMAN) -> int:
         """Store already-built memories in one batch (import, sample data). Returns the count."""
@@ -330,38 +345,8 @@ class ALMA:
     ) -> Memory:
         """Change fields of a memory (re-embedding when its text changes); logged as an edit."""
         before = self.get_memory(memory_id)
-        updated = self.repo.copy(before)
-        protected = {
-            "id",
-            "type",
-            "project_id",
-            "created_at",
-            "updated_at",
-            "effective_confidence",
-            "score",
-        }
-        for name, value in changes.items():
-            if name in protected or not hasattr(updated, name):
-                raise ValidationError(name, f"is not an editable field of a {before.TYPE}")
-            setattr(updated, name, value)
-        self._check_field_types(updated, before)
+        updated = apply_changes(before, changes, self.repo.copy(before))
         return self.repo.save(updated, before=before, actor=actor, action="edit", reason=reason)
-
-    @staticmethod
-    def _check_field_types(updated: Memory, before: Memory) -> None:
-        for name, old in vars(before).items():
-            new = getattr(updated, name)
-            if old is None or new is None or name in {"score", "effective_confidence"}:
-                continue
-            if isinstance(old, bool) != isinstance(new, bool) or (
-                not isinstance(new, type(old))
-                and not (isinstance(old, float) and isinstance(new, int))
-            ):
-                raise ValidationError(
-                    name, f"expected {type(old).__name__}, got {type(new).__name__}"
-                )
-        if isinstance(getattr(updated, "confidence", None), int):
-            updated.confidence = float(updated.confidence)  # type: ignore[attr-defined]
 
     def delete_memories(
         self, memory_ids: list[str], *, actor: str = HUMAN, reason: str | None = None
@@ -415,6 +400,107 @@ class ALMA:
             per[row["type"]] += n
         out["pending"] = out["by_status"]["pending"]
         return out
+
+    # ------------------------------------------------------------------ learning
+
+    def learn(
+        self,
+        agent: str,
+        task: str,
+        outcome: str,
+        strategy_used: str,
+        feedback: str | None = None,
+        task_type: str | None = None,
+        duration_ms: int | None = None,
+        error_message: str | None = None,
+    ) -> LearnResult:
+        """Record a task's outcome ("success" or "failure") and learn from it.
+
+        The task type is the given one or the agent's most similar category (else "general");
+        a type outside the agent's scope raises ScopeViolation and nothing is stored. Similar
+        successes form or reinforce one heuristic, similar failures one anti-pattern; see
+        alma_app.learning for the rules.
+        """
+        self._check_agent(agent)
+        return self.learner.learn(
+            agent,
+            task,
+            outcome,
+            strategy_used,
+            feedback=feedback,
+            task_type=task_type,
+            duration_ms=duration_ms,
+            error_message=error_message,
+        )
+
+    # ------------------------------------------------------------------ review and history
+
+    def approve(self, memory_ids: list[str], reviewer: str) -> list[Memory]:
+        """Approve memories in one commit; returns those whose status changed."""
+        return self.reviewer.set_status(memory_ids, "approved", reviewer)
+
+    def reject(self, memory_ids: list[str], reviewer: str, reason: str) -> list[Memory]:
+        """Reject memories (never retrieved again) in one commit; returns those changed."""
+        return self.reviewer.set_status(
+            memory_ids, "rejected", reviewer, check_text("reason", reason)
+        )
+
+    def edit_and_approve(self, memory_id: str, reviewer: str, **changes: Any) -> Memory:
+        """Apply a reviewer's edits and approve the memory, logged as one approve event."""
+        return self.reviewer.edit_and_approve(memory_id, reviewer, changes)
+
+    def validate(self, memory_id: str, actor: str = HUMAN) -> Memory:
+        """Confirm a memory: its decay clock restarts; its stored confidence is unchanged."""
+        return self.reviewer.validate(memory_id, actor)
+
+    def history(self, memory_id: str) -> list[HistoryEvent]:
+        """Every change of a memory, oldest first, with actor, time and before/after values."""
+        return self.reviewer.history(memory_id)
+
+    def revert(self, memory_id: str, event_id: str, actor: str = HUMAN) -> Memory:
+        """Restore the version a history event recorded (re-embedded if its text differs)."""
+        return self.reviewer.revert(memory_id, event_id, actor)
+
+    # ------------------------------------------------------------------ decay and forgetting
+
+    def forget(
+        self,
+        agent: str | None = None,
+        older_than_days: float = 90,
+        min_confidence: float | None = None,
+        dry_run: bool = False,
+        below_confidence: float | None = None,
+        *,
+        actor: str = "system",
+    ) -> ForgetResult:
+        """Archive memories whose effective confidence is below min_confidence (default: the
+        decay.forget_threshold setting, 0.3) or that are stale and low-value (see alma_app.decay).
+        dry_run lists them without removing anything; below_confidence is the original's name."""
+        return self.forgetter.forget(
+            agent, older_than_days, min_confidence, dry_run, below_confidence, actor
+        )
+
+    def restore(self, memory_ids: list[str], actor: str = HUMAN) -> list[Memory]:
+        """Bring archived (forgotten or deleted) memories back, re-embedded."""
+        return self.forgetter.restore(memory_ids, actor)
+
+    def list_archived(self, agent: str | None = None, limit: int = 100) -> list[ArchivedMemory]:
+        """Archived memories, most recently archived first."""
+        return self.forgetter.list_archived(agent, limit)
+
+    def confidence_curve(
+        self,
+        memory_id: str,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        points: int = 60,
+    ) -> ConfidenceCurve:
+        """A memory's effective confidence over time and when it crosses the forget threshold."""
+        return self.forgetter.confidence_curve(self.get_memory(memory_id), start, end, points)
+
+    def expiring(self, within_days: float = 30, agent: str | None = None) -> list[ExpiringMemory]:
+        """Memories that will fall below the forget threshold within N days, soonest first."""
+        return self.forgetter.expiring(within_days, agent)
 
     def compact(self) -> None:
         """Merge small fragments, refresh indexes and drop old versions of every table."""

@@ -10,8 +10,8 @@ import json
 import math
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
-from datetime import datetime
+from dataclasses import fields, replace
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -22,7 +22,15 @@ from alma_app.config import Settings
 from alma_app.embeddings import Embedder
 from alma_app.errors import MemoryNotFound, StorageError, ValidationError
 from alma_app.records import ROW_COLUMNS, from_row, to_plain, to_row
-from alma_app.types import MEMORY_TYPES, STATUSES, Memory, MemoryPage, new_id, utcnow
+from alma_app.types import (
+    MEMORY_CLASSES,
+    MEMORY_TYPES,
+    STATUSES,
+    Memory,
+    MemoryPage,
+    new_id,
+    utcnow,
+)
 
 MAX_TEXT_CHARS = 20_000
 ORDERABLE = ("created_at", "updated_at", "confidence", "validated_at", "type", "agent", "status")
@@ -60,6 +68,30 @@ def check_confidence(value: Any, argument: str = "confidence") -> float:
     if not math.isfinite(value) or not 0.0 <= value <= 1.0:
         raise ValidationError(argument, f"must be between 0 and 1, got {value!r}")
     return float(value)
+
+
+def memory_from_plain(plain: dict[str, Any]) -> Memory:
+    """Rebuild a memory from `records.to_plain` output (archive records, event snapshots).
+
+    Read-only extras (effective_confidence, score) and unknown keys are ignored.
+    """
+    cls = MEMORY_CLASSES.get(plain.get("type", ""))
+    if cls is None:
+        raise ValidationError("record", f"unknown memory type {plain.get('type')!r}")
+    kwargs: dict[str, Any] = {}
+    for f in fields(cls):
+        if f.name in {"score", "effective_confidence"} or f.name not in plain:
+            continue
+        value = plain[f.name]
+        if isinstance(value, str) and "datetime" in str(f.type):
+            value = datetime.fromisoformat(value)
+            value = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+        elif isinstance(value, list):
+            value = list(value)
+        elif isinstance(value, dict):
+            value = dict(value)
+        kwargs[f.name] = value
+    return cls(**kwargs)
 
 
 class MemoryRepository:

@@ -1,0 +1,459 @@
+"""Learning from outcomes: every outcome is stored, and similar ones become ONE heuristic or ONE
+anti-pattern that later outcomes reinforce.
+
+"Similar" is the cosine similarity of the strategies' embeddings (settings.strategy_similarity),
+never word overlap. Rules, for one agent and task type:
+- a success whose strategy is similar to an existing heuristic's reinforces it (occurrence and
+  success counts, last_validated, confidence); otherwise, once at least
+  min_occurrences_for_heuristic successes not yet behind a heuristic used similar strategies, one
+  heuristic forms from them (its strategy is the most representative one: the medoid);
+- a failure whose strategy is similar to a heuristic's weakens it (one more use, no success);
+- a failure similar (by strategy, or by error message when both have one) to an anti-pattern
+  reinforces it; otherwise MIN_FAILURES_FOR_ANTI_PATTERN similar failures form one anti-pattern,
+  whose better_alternative is the best successful strategy known for the task type, or "".
+Heuristic confidence is the success rate smoothed by Laplace's rule, (s + 1) / (n + 2);
+anti-pattern confidence is n / (n + 1) for n similar failures. A rejected heuristic or
+anti-pattern is still the one reinforced (it stays rejected), so a reviewer's "no" is not asked
+again through a duplicate. Learned memories are `pending` when the agent's config has
+require_review: true, else approved.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter, OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar, cast
+
+import numpy as np
+
+import store as st
+from alma_app.errors import ValidationError
+from alma_app.memories import MemoryRepository, check_text, store_errors
+from alma_app.records import ROW_COLUMNS
+from alma_app.types import AntiPattern, Heuristic, Memory, Outcome, utcnow
+
+GENERAL = "general"  # task type when no category of the agent is similar enough
+TASK_TYPE_MIN_SIMILARITY = 0.3  # task text vs category name (MiniLM scale)
+MIN_FAILURES_FOR_ANTI_PATTERN = 2
+CANDIDATES = 100  # nearest outcomes examined when looking for similar strategies
+MAX_SOURCE_IDS = 500  # most recent supporting outcome ids kept on a heuristic/anti-pattern
+OUTCOMES = ("success", "failure")
+M = TypeVar("M", bound=Memory)
+
+
+@dataclass
+class LearnResult:
+    """What one learn() call did. Actions: "created", "reinforced" or (heuristics) "weakened"."""
+
+    outcome: Outcome
+    task_type: str
+    heuristic: Heuristic | None = None
+    heuristic_action: str | None = None
+    anti_pattern: AntiPattern | None = None
+    anti_pattern_action: str | None = None
+
+    @property
+    def heuristic_created(self) -> bool:
+        return self.heuristic_action == "created"
+
+    @property
+    def heuristic_reinforced(self) -> bool:
+        return self.heuristic_action == "reinforced"
+
+    @property
+    def anti_pattern_created(self) -> bool:
+        return self.anti_pattern_action == "created"
+
+    @property
+    def anti_pattern_reinforced(self) -> bool:
+        return self.anti_pattern_action == "reinforced"
+
+
+def laplace(successes: int, uses: int) -> float:
+    return (successes + 1) / (uses + 2)
+
+
+class Learner:
+    """Turns outcomes into heuristics and anti-patterns; used by ALMA.learn."""
+
+    def __init__(self, repo: MemoryRepository, check_scope: Callable[[str, str], None]) -> None:
+        self.repo = repo
+        self.check_scope = check_scope
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @property
+    def threshold(self) -> float:
+        return self.repo.settings.strategy_similarity
+
+    # ------------------------------------------------------------------ embeddings
+
+    def vectors(self, texts: Sequence[str]) -> np.ndarray:
+        """Embeddings of short texts (strategies, tasks, categories), cached across calls."""
+        if not texts:
+            return np.zeros((0, self.repo.embedder.dim), dtype=np.float32)
+        with self._lock:
+            found = {t: self._vectors[t] for t in texts if t in self._vectors}
+        missing = list(dict.fromkeys(t for t in texts if t not in found))
+        if missing:
+            fresh = dict(zip(missing, self.repo.embedder.embed(missing), strict=True))
+            found.update(fresh)
+            with self._lock:
+                self._vectors.update(fresh)
+                while len(self._vectors) > 8192:
+                    self._vectors.popitem(last=False)
+        return np.stack([found[t] for t in texts])
+
+    def similarities(self, text: str, others: Sequence[str]) -> np.ndarray:
+        if not others:
+            return np.zeros(0, dtype=np.float32)
+        vecs = self.vectors([text, *others])
+        return vecs[1:] @ vecs[0]
+
+    def infer_task_type(self, agent: str, task: str) -> str:
+        """The agent's category (can_learn or cannot_learn) most similar to the task, or general."""
+        scope = self.repo.settings.agent(agent)
+        categories = list(dict.fromkeys((*scope.can_learn, *scope.cannot_learn))) if scope else []
+        if not categories:
+            return GENERAL
+        sims = self.similarities(task, [c.replace("_", " ") for c in categories])
+        best = int(np.argmax(sims))
+        return categories[best] if sims[best] >= TASK_TYPE_MIN_SIMILARITY else GENERAL
+
+    # ------------------------------------------------------------------ learn
+
+    def learn(
+        self,
+        agent: str,
+        task: str,
+        outcome: str,
+        strategy_used: str,
+        *,
+        feedback: str | None = None,
+        task_type: str | None = None,
+        duration_ms: int | None = None,
+        error_message: str | None = None,
+    ) -> LearnResult:
+        check_text("task", task)
+        check_text("strategy_used", strategy_used)
+        if outcome not in OUTCOMES:
+            raise ValidationError("outcome", f"must be 'success' or 'failure', got {outcome!r}")
+        for name, value in (("feedback", feedback), ("error_message", error_message)):
+            if value is not None:
+                check_text(name, value, allow_empty=True)
+        if duration_ms is not None and (
+            isinstance(duration_ms, bool) or not isinstance(duration_ms, int) or duration_ms < 0
+        ):
+            raise ValidationError(
+                "duration_ms", f"must be a non-negative integer, got {duration_ms!r}"
+            )
+        if task_type is not None:
+            check_text("task_type", task_type)
+        kind = task_type or self.infer_task_type(agent, task)
+        self.check_scope(agent, kind)  # raises before anything is stored
+
+        record = Outcome(
+            agent=agent,
+            task=task,
+            task_type=kind,
+            success=outcome == "success",
+            strategy_used=strategy_used,
+            duration_ms=duration_ms,
+            error_message=error_message or None,
+            feedback=feedback or None,
+            project_id=self.repo.settings.project_id,
+        )
+        self.repo.insert([record], actor=agent)
+        result = LearnResult(outcome=record, task_type=kind)
+        heuristics = self._nearby("heuristic", agent, kind, strategy_used, limit=50)
+        match = self._best_match(strategy_used, heuristics, lambda h: h.strategy)
+        if record.success:
+            if match is not None:
+                result.heuristic = self._reinforce_heuristic(match, record)
+                result.heuristic_action = "reinforced"
+            else:
+                result.heuristic = self._maybe_create_heuristic(record, heuristics)
+                result.heuristic_action = "created" if result.heuristic else None
+        else:
+            if match is not None:
+                result.heuristic = self._weaken_heuristic(match, record)
+                result.heuristic_action = "weakened"
+            result.anti_pattern, result.anti_pattern_action = self._learn_failure(record)
+        return result
+
+    # ------------------------------------------------------------------ lookups
+
+    def _bucket(self, memory_type: str, agent: str, task_type: str) -> st.Filter:
+        return st.And(
+            (
+                st.Eq("project_id", self.repo.settings.project_id),
+                st.Eq("type", memory_type),
+                st.Eq("agent", agent),
+                st.Eq("category", task_type),
+            )
+        )
+
+    def _nearby(
+        self, memory_type: str, agent: str, task_type: str, text: str, *, limit: int
+    ) -> list[Any]:
+        """Memories of one agent, type and task type nearest to a text (vector search)."""
+        vector = self.vectors([text])[0]
+        with store_errors():
+            rows = self.repo.store.vector_search(
+                "memories",
+                vector,
+                where=self._bucket(memory_type, agent, task_type),
+                limit=limit,
+                columns=ROW_COLUMNS,
+            )
+        now = utcnow()
+        return [self.repo.hydrate(r, now) for r in rows]
+
+    def _best_match(
+        self,
+        text: str,
+        memories: Sequence[Any],
+        key: Callable[[Any], str],
+        error: str | None = None,
+        error_key: Callable[[Any], str] | None = None,
+    ) -> Any | None:
+        """The memory whose key text is most similar to `text`, if at or above the threshold."""
+        if not memories:
+            return None
+        sims = self.similarities(text, [key(m) for m in memories])
+        if error and error_key is not None:
+            sims = np.maximum(sims, self.similarities(error, [error_key(m) for m in memories]))
+        best = int(np.argmax(sims))
+        return memories[best] if sims[best] >= self.threshold else None
+
+    def _similar_outcomes(self, record: Outcome, *, success: bool, exclude: set[str]) -> list[Any]:
+        """Outcomes of the same agent and task type and result whose strategy (or, for failures,
+        error) is similar to this one's; includes the record itself."""
+        assert record.agent is not None
+        found = [
+            o
+            for o in self._nearby(
+                "outcome", record.agent, record.task_type, record.strategy_used, limit=CANDIDATES
+            )
+            if o.success is success and o.id not in exclude and o.id != record.id
+        ]
+        found.append(record)
+        sims = self.similarities(record.strategy_used, [o.strategy_used for o in found])
+        if not success and record.error_message:
+            errors = [o.error_message or "" for o in found]
+            sims = np.maximum(sims, self.similarities(record.error_message, errors))
+        return [o for o, s in zip(found, sims, strict=True) if s >= self.threshold]
+
+    def _medoid(self, texts: Sequence[str]) -> str:
+        """The text most similar, on average, to all the others (earliest on ties)."""
+        vecs = self.vectors(texts)
+        return texts[int(np.argmax((vecs @ vecs.T).sum(axis=1)))]
+
+    def _status(self, agent: str) -> str:
+        scope = self.repo.settings.agent(agent)
+        return "pending" if scope is not None and scope.require_review else "approved"
+
+    # ------------------------------------------------------------------ heuristics
+
+    def _maybe_create_heuristic(self, record: Outcome, heuristics: list[Any]) -> Heuristic | None:
+        assert record.agent is not None
+        scope = self.repo.settings.agent(record.agent)
+        needed = scope.min_occurrences_for_heuristic if scope else 3
+        sourced = {i for h in heuristics for i in h.source_outcome_ids}
+        successes = self._similar_outcomes(record, success=True, exclude=sourced)
+        if len(successes) < needed:
+            return None
+        successes.sort(key=lambda o: o.timestamp)
+        strategy = self._medoid([o.strategy_used for o in successes])
+        failures = self._count_similar_failures(record, strategy)
+        tasks = list(dict.fromkeys(o.task for o in successes))[:2]
+        examples = "; ".join(t if len(t) <= 120 else t[:117] + "..." for t in tasks)
+        uses = len(successes) + failures
+        heuristic = Heuristic(
+            agent=record.agent,
+            project_id=record.project_id,
+            status=self._status(record.agent),
+            condition=f"working on {record.task_type.replace('_', ' ')} tasks (e.g. {examples})",
+            strategy=strategy,
+            task_type=record.task_type,
+            confidence=laplace(len(successes), uses),
+            occurrence_count=uses,
+            success_count=len(successes),
+            last_validated=utcnow(),
+            source_outcome_ids=[o.id for o in successes][-MAX_SOURCE_IDS:],
+        )
+        self.repo.insert(
+            [heuristic],
+            actor=record.agent,
+            reason=f"{len(successes)} successes with similar strategies",
+        )
+        return heuristic
+
+    def _count_similar_failures(self, record: Outcome, strategy: str) -> int:
+        """How many failed outcomes of the bucket used a strategy similar to `strategy`."""
+        assert record.agent is not None
+        failed = [
+            o
+            for o in self._nearby("outcome", record.agent, record.task_type, strategy, limit=50)
+            if not o.success
+        ]
+        sims = self.similarities(strategy, [o.strategy_used for o in failed])
+        return int((sims >= self.threshold).sum())
+
+    def _reinforce_heuristic(self, heuristic: Heuristic, record: Outcome) -> Heuristic:
+        new = self.repo.copy(heuristic)
+        assert isinstance(new, Heuristic)
+        new.occurrence_count += 1
+        new.success_count += 1
+        new.confidence = laplace(new.success_count, new.occurrence_count)
+        new.last_validated = utcnow()
+        new.source_outcome_ids = [*new.source_outcome_ids, record.id][-MAX_SOURCE_IDS:]
+        return self._save(new, heuristic, record, "reinforce", "a similar strategy succeeded")
+
+    def _weaken_heuristic(self, heuristic: Heuristic, record: Outcome) -> Heuristic:
+        new = self.repo.copy(heuristic)
+        assert isinstance(new, Heuristic)
+        new.occurrence_count += 1
+        new.confidence = laplace(new.success_count, new.occurrence_count)
+        return self._save(new, heuristic, record, "weaken", "a similar strategy failed")
+
+    def _save(self, new: Any, before: Any, record: Outcome, action: str, why: str) -> Any:
+        assert record.agent is not None
+        return self.repo.save(
+            new, before=before, actor=record.agent, action=action, reason=f"{why}: {record.id}"
+        )
+
+    # ------------------------------------------------------------------ anti-patterns
+
+    def _learn_failure(self, record: Outcome) -> tuple[AntiPattern | None, str | None]:
+        assert record.agent is not None
+        known = self._nearby(
+            "anti_pattern", record.agent, record.task_type, record.strategy_used, limit=50
+        )
+        match = self._best_match(
+            record.strategy_used,
+            known,
+            lambda a: a.pattern,
+            record.error_message,
+            lambda a: a.why_bad,
+        )
+        if match is not None:
+            new = self.repo.copy(match)
+            new.occurrence_count += 1
+            new.confidence = new.occurrence_count / (new.occurrence_count + 1)
+            new.last_seen = utcnow()
+            new.source_outcome_ids = [*new.source_outcome_ids, record.id][-MAX_SOURCE_IDS:]
+            new.better_alternative = self.best_alternative(
+                record.agent, record.task_type, new.pattern
+            )
+            why = "a similar failure happened again"
+            return self._save(new, match, record, "reinforce", why), "reinforced"
+        sourced = {i for a in known for i in a.source_outcome_ids}
+        failures = self._similar_outcomes(record, success=False, exclude=sourced)
+        if len(failures) < MIN_FAILURES_FOR_ANTI_PATTERN:
+            return None, None
+        failures.sort(key=lambda o: o.timestamp)
+        pattern = self._medoid([o.strategy_used for o in failures])
+        errors = Counter(o.error_message for o in failures if o.error_message)
+        feedback = [o.feedback for o in failures if o.feedback]
+        if errors:
+            why_bad = errors.most_common(1)[0][0]
+        elif feedback:
+            why_bad = feedback[-1]
+        else:
+            why_bad = f"failed {len(failures)} times on {record.task_type.replace('_', ' ')} tasks"
+        anti = AntiPattern(
+            agent=record.agent,
+            project_id=record.project_id,
+            status=self._status(record.agent),
+            pattern=pattern,
+            why_bad=why_bad,
+            better_alternative=self.best_alternative(record.agent, record.task_type, pattern),
+            task_type=record.task_type,
+            confidence=len(failures) / (len(failures) + 1),
+            occurrence_count=len(failures),
+            last_seen=utcnow(),
+            source_outcome_ids=[o.id for o in failures][-MAX_SOURCE_IDS:],
+        )
+        reason = f"{len(failures)} failures with similar strategies or errors"
+        self.repo.insert([anti], actor=record.agent, reason=reason)
+        return anti, "created"
+
+    def best_alternative(self, agent: str, task_type: str, avoid: str) -> str:
+        """The best successful strategy for the task type that is not like `avoid`, or "".
+
+        The most confident heuristic (approved before pending) wins; otherwise the strategy of
+        the most frequent successful outcome.
+        """
+        with store_errors():
+            rows = self.repo.store.scan(
+                "memories",
+                st.And(
+                    (
+                        self._bucket("heuristic", agent, task_type),
+                        st.In("status", ("approved", "pending")),
+                    )
+                ),
+                columns=ROW_COLUMNS,
+                order_by="confidence",
+                descending=True,
+                limit=20,
+            )
+            heuristics = [self.repo.hydrate(r) for r in rows]
+            heuristics.sort(key=lambda h: h.status != "approved")
+            strategies = [h.strategy for h in heuristics]
+            used = self.repo.store.sql(
+                "SELECT json_extract_string(payload, '$.strategy_used') AS strategy, "
+                "count(*) AS n FROM memories WHERE project_id = ? AND type = 'outcome' "
+                "AND agent = ? AND category = ? AND json_extract(payload, '$.success')::BOOLEAN "
+                "GROUP BY strategy ORDER BY n DESC, strategy LIMIT 20",
+                [self.repo.settings.project_id, agent, task_type],
+                tables=["memories"],
+            ).to_pylist()
+        strategies += [r["strategy"] for r in used if r["strategy"]]
+        sims = self.similarities(avoid, strategies)
+        for strategy, sim in zip(strategies, sims, strict=True):
+            if sim < self.threshold:
+                return strategy
+        return ""
+
+    # ------------------------------------------------------------------ near-duplicates
+
+    def write_or_reinforce(self, memory: M, owner: st.Filter, actor: str) -> M:
+        """Insert a human-stated memory, or reinforce a near-duplicate of the same owner.
+
+        A reinforced memory is returned instead of the new one: its confidence becomes the higher
+        of the two, its clock restarts, and metadata["reinforcements"] counts such writes (a
+        freshly created memory never has that key, so callers can tell which happened).
+        """
+        vector = self.repo.embed([memory])[0]
+        where = st.And(
+            (
+                st.Eq("project_id", self.repo.settings.project_id),
+                st.Eq("type", memory.TYPE),
+                st.In("status", ("approved", "pending")),
+                owner,
+            )
+        )
+        with store_errors():
+            hits = self.repo.store.vector_search(
+                "memories", vector, where=where, limit=1, columns=ROW_COLUMNS
+            )
+        if hits and 1.0 - hits[0]["_distance"] >= self.repo.settings.near_duplicate_similarity:
+            existing = self.repo.hydrate(hits[0])
+            new = self.repo.copy(existing)
+            new.confidence = max(existing.stored_confidence, memory.stored_confidence)  # type: ignore[attr-defined]
+            setattr(new, new.CLOCK_FIELD, utcnow())
+            new.metadata["reinforcements"] = int(new.metadata.get("reinforcements", 0)) + 1
+            saved = self.repo.save(
+                new,
+                before=existing,
+                actor=actor,
+                action="reinforce",
+                reason=f"near-duplicate write: {memory.text()[:200]}",
+            )
+            return cast(M, saved)
+        self.repo.insert([memory], actor=actor, vectors=vector[None, :])
+        return memory

@@ -1,0 +1,196 @@
+"""Review and history: approve / reject / edit-and-approve, validation, and the event log.
+
+Every change to a memory is an event with its actor, time and before/after values (the JSON of
+`records.to_plain`). Actions written: create, reinforce, weaken, edit, approve, reject, validate,
+delete, forget, restore, revert. `revert` rebuilds a memory from an event's snapshot, so any
+earlier version can be restored, including one that has since been deleted or forgotten.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import store as st
+from alma_app.errors import MemoryNotFound, NotFoundError, ValidationError
+from alma_app.memories import MemoryRepository, check_text, memory_from_plain, store_errors
+from alma_app.types import Memory, utcnow
+
+ACTIONS = (
+    "create",
+    "reinforce",
+    "weaken",
+    "edit",
+    "approve",
+    "reject",
+    "validate",
+    "delete",
+    "forget",
+    "restore",
+    "revert",
+)
+PROTECTED = {
+    "id",
+    "type",
+    "project_id",
+    "created_at",
+    "updated_at",
+    "effective_confidence",
+    "score",
+}
+
+
+@dataclass(frozen=True)
+class HistoryEvent:
+    """One change to a memory; before is None for a creation, after is None for a removal."""
+
+    id: str
+    memory_id: str
+    action: str
+    actor: str
+    at: datetime
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    reason: str | None
+
+    def changed_fields(self) -> list[str]:
+        """Names of the fields whose value differs between before and after."""
+        before, after = self.before or {}, self.after or {}
+        skip = {"updated_at", "effective_confidence", "score"}
+        return sorted(k for k in (set(before) | set(after)) - skip if before.get(k) != after.get(k))
+
+
+def check_ids(memory_ids: Any) -> list[str]:
+    if isinstance(memory_ids, str):
+        memory_ids = [memory_ids]
+    if not isinstance(memory_ids, list | tuple) or not memory_ids:
+        raise ValidationError("memory_ids", "expected a non-empty list of memory ids")
+    return [check_text("memory_ids", i) for i in dict.fromkeys(memory_ids)]
+
+
+def apply_changes(before: Memory, changes: dict[str, Any], copy: Memory) -> Memory:
+    """Set edited fields on a copy, refusing unknown/protected fields and wrong value types."""
+    for name, value in changes.items():
+        if name in PROTECTED or not hasattr(copy, name) or callable(getattr(copy, name)):
+            raise ValidationError(name, f"is not an editable field of a {before.TYPE}")
+        old = getattr(before, name)
+        if old is not None and value is not None:
+            numeric = isinstance(old, float) and isinstance(value, int)
+            if isinstance(old, bool) != isinstance(value, bool) or (
+                not isinstance(value, type(old)) and not numeric
+            ):
+                raise ValidationError(
+                    name, f"expected {type(old).__name__}, got {type(value).__name__}"
+                )
+            if numeric:
+                value = float(value)
+        setattr(copy, name, value)
+    return copy
+
+
+class Reviewer:
+    """Status changes, validation and history of memories; used by ALMA."""
+
+    def __init__(self, repo: MemoryRepository) -> None:
+        self.repo = repo
+
+    def _load(self, memory_ids: Sequence[str]) -> list[Memory]:
+        found = {
+            m.id: m
+            for m in self.repo.get_many(memory_ids)
+            if m.project_id == self.repo.settings.project_id
+        }
+        for memory_id in memory_ids:
+            if memory_id not in found:
+                raise MemoryNotFound(memory_id)
+        return [found[i] for i in memory_ids]
+
+    def set_status(
+        self, memory_ids: Any, status: str, actor: str, reason: str | None = None
+    ) -> list[Memory]:
+        """Approve or reject many memories in one commit; unknown ids fail before any write."""
+        ids = check_ids(memory_ids)
+        check_text("reviewer", actor)
+        changes = []
+        for memory in self._load(ids):
+            if memory.status == status:
+                continue
+            new = self.repo.copy(memory)
+            new.status = status
+            changes.append((new, memory))
+        action = "approve" if status == "approved" else "reject"
+        self.repo.save_many(changes, actor=actor, action=action, reason=reason)
+        return [new for new, _ in changes]
+
+    def edit_and_approve(self, memory_id: str, reviewer: str, changes: dict[str, Any]) -> Memory:
+        """Apply a reviewer's edits and approve in one write (re-embedded if the text changed)."""
+        check_text("reviewer", reviewer)
+        (before,) = self._load([check_text("memory_id", memory_id)])
+        new = apply_changes(before, changes, self.repo.copy(before))
+        new.status = "approved"
+        edited = ", ".join(sorted(changes)) or "no fields"
+        return self.repo.save(
+            new, before=before, actor=reviewer, action="approve", reason=f"edited: {edited}"
+        )
+
+    def validate(self, memory_id: str, actor: str) -> Memory:
+        """Confirm a memory is still true: its decay clock restarts, stored confidence stays."""
+        check_text("actor", actor)
+        (before,) = self._load([check_text("memory_id", memory_id)])
+        new = self.repo.copy(before)
+        setattr(new, new.CLOCK_FIELD, utcnow())
+        return self.repo.save(new, before=before, actor=actor, action="validate")
+
+    # ------------------------------------------------------------------ history
+
+    def history(self, memory_id: str) -> list[HistoryEvent]:
+        """Every event of a memory, oldest first (also for deleted or forgotten memories)."""
+        check_text("memory_id", memory_id)
+        where = st.And(
+            (
+                st.Eq("project_id", self.repo.settings.project_id),
+                st.Eq("entity", "memory"),
+                st.Eq("entity_id", memory_id),
+            )
+        )
+        with store_errors():
+            rows = self.repo.store.scan("events", where, order_by="at")
+        return [_event(r) for r in rows]
+
+    def revert(self, memory_id: str, event_id: str, actor: str) -> Memory:
+        """Restore the memory as it was after that event (before it, for a removal)."""
+        check_text("actor", actor)
+        check_text("event_id", event_id)
+        event = next((e for e in self.history(memory_id) if e.id == event_id), None)
+        if event is None:
+            raise NotFoundError("event of this memory", event_id)
+        snapshot = event.after if event.after is not None else event.before
+        if snapshot is None:
+            raise ValidationError("event_id", "the event holds no version of the memory")
+        target = memory_from_plain(snapshot)
+        reason = f"reverted to the version of event {event.id} ({event.action})"
+        try:
+            (current,) = self._load([memory_id])
+        except MemoryNotFound:
+            self.repo.insert([target], actor=actor, action="revert", reason=reason)
+            with store_errors():
+                self.repo.store.delete("archive", [memory_id])
+            return target
+        return self.repo.save(target, before=current, actor=actor, action="revert", reason=reason)
+
+
+def _event(row: dict[str, Any]) -> HistoryEvent:
+    at = row["at"]
+    return HistoryEvent(
+        id=row["id"],
+        memory_id=row["entity_id"],
+        action=row["action"],
+        actor=row["actor"],
+        at=at.astimezone(UTC) if at.tzinfo else at.replace(tzinfo=UTC),
+        before=json.loads(row["before"]) if row.get("before") else None,
+        after=json.loads(row["after"]) if row.get("after") else None,
+        reason=row.get("reason"),
+    )
