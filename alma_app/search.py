@@ -6,6 +6,7 @@ exactly the ranking agents get.
 
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Literal
 
 import store as st
@@ -16,6 +17,10 @@ from alma_app.types import Memory, utcnow
 
 SearchMode = Literal["hybrid", "vector", "lexical"]
 MODES = ("hybrid", "vector", "lexical")
+
+# The lexical search runs beside the query embedding and vector search: both wait in native
+# code (LanceDB, torch) with the GIL released, so retrieve costs max(), not sum().
+_LEXICAL_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="alma-bm25")
 
 
 def success_signal(memory: Memory) -> float:
@@ -45,16 +50,26 @@ class HybridSearch:
         columns = ROW_COLUMNS
         vector_rows: list[dict] = []
         text_rows: list[dict] = []
+        pending: Future[list[dict]] | None = None
         with store_errors():
-            if mode in ("hybrid", "vector"):
-                vector = self.repo.embedder.embed([query])[0]
-                vector_rows = self.repo.store.vector_search(
-                    "memories", vector, where=where, limit=candidates, columns=columns
-                )
             if mode in ("hybrid", "lexical"):
-                text_rows = self.repo.store.text_search(
-                    "memories", query, where=where, limit=candidates, columns=columns
+                pending = _LEXICAL_POOL.submit(
+                    self.repo.store.text_search,
+                    "memories",
+                    query,
+                    where=where,
+                    limit=candidates,
+                    columns=columns,
                 )
+            try:
+                if mode in ("hybrid", "vector"):
+                    vector = self.repo.embedder.embed([query])[0]
+                    vector_rows = self.repo.store.vector_search(
+                        "memories", vector, where=where, limit=candidates, columns=columns
+                    )
+            finally:
+                if pending is not None:
+                    text_rows = pending.result()
         rows = {r["id"]: r for r in text_rows}
         rows.update({r["id"]: r for r in vector_rows})
         merged = retrieval.merge_hits(

@@ -1,0 +1,168 @@
+"""Core benchmark: retrieve latency at 1k / 10k / 100k memories, single writes, bulk ingest.
+
+Every figure uses the real MiniLM model. Building the 100k store needs 100k embeddings (~4-5
+minutes on 2 cores); they are cached under benchmarks/results/ so later runs skip that step.
+Prints a table and writes benchmarks/results/core.json. Run: `make bench` or
+`.venv/bin/python benchmarks/core.py [--sizes 1000,10000,100000]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import resource
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from alma_app import ALMA, MiniLMEmbedder  # noqa: E402
+from benchmarks.workload import make_memories, make_queries  # noqa: E402
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def percentile(values: list[float], q: float) -> float:
+    return float(np.percentile(np.asarray(values), q))
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def cached_vectors(texts: list[str], embedder: MiniLMEmbedder) -> np.ndarray:
+    """Embeddings of the synthetic corpus, computed once and kept under results/."""
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / f"corpus-{len(texts)}.npy"
+    if path.exists():
+        vectors = np.load(path)
+        if vectors.shape == (len(texts), embedder.dim):
+            return vectors
+    print(f"embedding {len(texts)} memories with MiniLM (cached for next time)…", flush=True)
+    vectors = np.zeros((len(texts), embedder.dim), dtype=np.float32)
+    step = 2048
+    started = time.perf_counter()
+    for start in range(0, len(texts), step):
+        vectors[start : start + step] = embedder.embed(texts[start : start + step])
+        done = min(start + step, len(texts))
+        rate = done / (time.perf_counter() - started)
+        print(f"\r  {done}/{len(texts)} ({rate:.0f}/s)", end="", flush=True)
+    print()
+    np.save(path, vectors)
+    return vectors
+
+
+def bench_bulk_ingest(embedder: MiniLMEmbedder, root: Path, count: int = 2000) -> float:
+    """Memories/s through the public API: embedding and storing, in batches of 500."""
+    alma = ALMA(project_id="bench", storage_dir=str(root / "ingest"), embedder=embedder)
+    memories = make_memories(count, seed=7)
+    started = time.perf_counter()
+    for start in range(0, count, 500):
+        alma.add_memories(memories[start : start + 500], actor="bench")
+    elapsed = time.perf_counter() - started
+    alma.close()
+    return count / elapsed
+
+
+def build_store(size: int, memories, vectors, embedder, root: Path) -> ALMA:
+    alma = ALMA(project_id="bench", storage_dir=str(root / f"store-{size}"), embedder=embedder,
+                compact_every=10_000)
+    batch = 5000
+    for start in range(0, size, batch):
+        chunk = memories[start : start + batch]
+        alma.repo.insert(chunk, actor="bench", vectors=vectors[start : start + len(chunk)])
+    alma.compact()
+    return alma
+
+
+def bench_retrieve(alma: ALMA, queries: list[tuple[str, str]]) -> list[float]:
+    for task, agent in queries[:10]:  # warm caches and the index
+        alma.retrieve(task + " warmup", agent=agent)
+    times = []
+    for task, agent in queries:
+        started = time.perf_counter()
+        alma.retrieve(task, agent=agent, top_k=5)
+        times.append((time.perf_counter() - started) * 1000)
+    return times
+
+
+def bench_single_writes(alma: ALMA, count: int = 200) -> list[float]:
+    rng = random.Random(3)
+    times = []
+    for i in range(count):
+        fact = f"benchmark fact {i}: service {rng.randint(1, 999)} answers in {rng.random():.3f}s"
+        started = time.perf_counter()
+        alma.add_domain_knowledge("agent-0", "performance", fact)
+        times.append((time.perf_counter() - started) * 1000)
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sizes", default="1000,10000,100000")
+    parser.add_argument("--queries", type=int, default=200)
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+
+    embedder = MiniLMEmbedder()
+    embedder.model()
+    memories = make_memories(max(sizes), seed=1)
+    vectors = cached_vectors([m.text() for m in memories], embedder)
+    queries = make_queries(args.queries, seed=2)
+    root = Path(tempfile.mkdtemp(prefix="alma-bench-"))
+    results: dict[str, object] = {
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "sizes": {},
+    }
+    try:
+        print("bulk ingest (embed + store, public API)…", flush=True)
+        results["bulk_ingest_per_s"] = round(bench_bulk_ingest(embedder, root), 1)
+        for size in sizes:
+            print(f"building the {size}-memory store…", flush=True)
+            started = time.perf_counter()
+            alma = build_store(size, memories[:size], vectors[:size], embedder, root)
+            build_s = time.perf_counter() - started
+            times = bench_retrieve(alma, queries)
+            entry = {
+                "build_s": round(build_s, 1),
+                "retrieve_p50_ms": round(statistics.median(times), 2),
+                "retrieve_p95_ms": round(percentile(times, 95), 2),
+            }
+            if size == sizes[min(1, len(sizes) - 1)]:
+                writes = bench_single_writes(alma)
+                results["single_write_p50_ms"] = round(statistics.median(writes), 2)
+                results["single_write_p95_ms"] = round(percentile(writes, 95), 2)
+                results["single_write_store_size"] = size
+            results["sizes"][str(size)] = entry  # type: ignore[index]
+            alma.close()
+            print(f"  {size}: {entry}", flush=True)
+        results["peak_rss_mb"] = round(peak_rss_mb(), 1)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+    print()
+    print(f"{'memories':>10} | {'retrieve p50 ms':>15} | {'retrieve p95 ms':>15}")
+    for size, entry in results["sizes"].items():  # type: ignore[union-attr]
+        print(f"{size:>10} | {entry['retrieve_p50_ms']:>15} | {entry['retrieve_p95_ms']:>15}")
+    print(f"single write p50 {results.get('single_write_p50_ms')} ms, "
+          f"p95 {results.get('single_write_p95_ms')} ms "
+          f"(store of {results.get('single_write_store_size')})")
+    print(f"bulk ingest {results['bulk_ingest_per_s']} memories/s; "
+          f"peak RSS {results['peak_rss_mb']} MB")
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "core.json").write_text(json.dumps(results, indent=2))
+    print(f"wrote {RESULTS / 'core.json'}")
+
+
+if __name__ == "__main__":
+    main()
