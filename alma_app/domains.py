@@ -114,6 +114,7 @@ class DomainSchema:
         data["entity_types"] = [
             {**e, "attributes": list(e["attributes"])} for e in data["entity_types"]
         ]
+        data["relationship_types"] = list(data["relationship_types"])
         for key in ("learning_categories", "excluded_categories", "agents"):
             data[key] = list(data[key])
         return data
@@ -195,7 +196,7 @@ def build_schema(name: Any, config: Any) -> DomainSchema:
     _name("name", name)
     config = _mapping("config", config, CONFIG_KEYS)
     raw_entities = config.get("entity_types") or []
-    if not isinstance(raw_entities, list):
+    if not isinstance(raw_entities, list | tuple):
         raise ValidationError("config.entity_types", "expected a list of entity types")
     entities = tuple(_entity(f"config.entity_types[{i}]", e) for i, e in enumerate(raw_entities))
     declared: set[str] = set()
@@ -206,7 +207,7 @@ def build_schema(name: Any, config: Any) -> DomainSchema:
             )
         declared.add(entity.name)
     raw_relations = config.get("relationship_types") or []
-    if not isinstance(raw_relations, list):
+    if not isinstance(raw_relations, list | tuple):
         raise ValidationError("config.relationship_types", "expected a list of relationship types")
     relations = tuple(
         _relationship(f"config.relationship_types[{i}]", r, declared)

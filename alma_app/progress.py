@@ -41,6 +41,7 @@ from alma_app.progress_types import (
 from alma_app.tracking import (
     HUMAN,
     check_number,
+    check_text_list,
     loads,
     log_events,
     parse_time,
@@ -193,9 +194,9 @@ class ProgressTracker(ItemImporter):
             item_type=item_type,
             priority=priority,
             parent_id=parent_id,
-            blocked_by=list(blocked_by),
-            acceptance_criteria=list(acceptance_criteria),
-            tests=list(tests),
+            blocked_by=check_text_list("blocked_by", blocked_by),
+            acceptance_criteria=check_text_list("acceptance_criteria", acceptance_criteria),
+            tests=check_text_list("tests", tests),
             estimate_hours=estimate_hours,
             metadata=dict(metadata or {}),
         )
