@@ -153,7 +153,9 @@ class ProgressTracker(ItemImporter):
         items = [i for i in self.board() if i.id in wanted]
         return sorted(items, key=lambda i: (-i.priority, i.created_at, i.id))
 
-    def get_items(self, status: str | None = None, agent: str | None = None, **filters: Any):
+    def get_items(
+        self, status: str | None = None, agent: str | None = None, **filters: Any
+    ) -> list[WorkItem]:
         """The original's name for list_items."""
         return self.list_items(status=status, agent=agent, **filters)
 
@@ -314,7 +316,11 @@ class ProgressTracker(ItemImporter):
         return choose(strategy, candidates, board)
 
     def get_progress_summary(self, agent: str | None = None) -> ProgressSummary:
-        """Counts per status, completion, success rate, current/next item, blockers, time."""
+        """Counts per status, completion, success rate, current/next item, blockers, time.
+
+        With an agent, counts cover the items assigned to it; the suggested next item may also
+        be an unassigned one (see get_next_item). Time spent includes running in_progress time.
+        """
         if agent is not None:
             check_text("agent", agent)
         items = [i for i in self.board() if agent is None or i.agent == agent]
