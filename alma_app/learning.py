@@ -8,9 +8,11 @@ never word overlap. Rules, for one agent and task type:
   min_occurrences_for_heuristic successes not yet behind a heuristic used similar strategies, one
   heuristic forms from them (its strategy is the most representative one: the medoid);
 - a failure whose strategy is similar to a heuristic's weakens it (one more use, no success);
-- a failure similar (by strategy, or by error message when both have one) to an anti-pattern
-  reinforces it; otherwise MIN_FAILURES_FOR_ANTI_PATTERN similar failures form one anti-pattern,
-  whose better_alternative is the best successful strategy known for the task type, or "".
+- a failure similar to an anti-pattern reinforces it, where two failures are similar when their
+  strategies are, or when their error messages are AND their strategies are at least loosely
+  related (>= ERROR_MATCH_MIN_STRATEGY: a generic error alone never joins unrelated strategies);
+  otherwise MIN_FAILURES_FOR_ANTI_PATTERN similar failures form one anti-pattern, whose
+  better_alternative is the best successful strategy known for the task type, or "".
 Heuristic confidence is the success rate smoothed by Laplace's rule, (s + 1) / (n + 2);
 anti-pattern confidence is n / (n + 1) for n similar failures. A rejected heuristic or
 anti-pattern is still the one reinforced (it stays rejected), so a reviewer's "no" is not asked
@@ -37,6 +39,7 @@ from alma_app.types import AntiPattern, Heuristic, Memory, Outcome, utcnow
 GENERAL = "general"  # task type when no category of the agent is similar enough
 TASK_TYPE_MIN_SIMILARITY = 0.3  # task text vs category name (MiniLM scale)
 MIN_FAILURES_FOR_ANTI_PATTERN = 2
+ERROR_MATCH_MIN_STRATEGY = 0.6  # strategy similarity needed for a shared error to count
 CANDIDATES = 100  # nearest outcomes examined when looking for similar strategies
 MAX_SOURCE_IDS = 500  # most recent supporting outcome ids kept on a heuristic/anti-pattern
 OUTCOMES = ("success", "failure")
@@ -224,9 +227,15 @@ class Learner:
             return None
         sims = self.similarities(text, [key(m) for m in memories])
         if error and error_key is not None:
-            sims = np.maximum(sims, self.similarities(error, [error_key(m) for m in memories]))
+            sims = self._with_errors(sims, error, [error_key(m) for m in memories])
         best = int(np.argmax(sims))
         return memories[best] if sims[best] >= self.threshold else None
+
+    def _with_errors(self, sims: np.ndarray, error: str, errors: Sequence[str]) -> np.ndarray:
+        """Raise strategy similarities where the errors match and the strategies are related."""
+        shared = self.similarities(error, errors)
+        joined = (shared >= self.threshold) & (sims >= ERROR_MATCH_MIN_STRATEGY)
+        return np.where(joined, np.maximum(sims, shared), sims)
 
     def _similar_outcomes(self, record: Outcome, *, success: bool, exclude: set[str]) -> list[Any]:
         """Outcomes of the same agent and task type and result whose strategy (or, for failures,
@@ -243,7 +252,7 @@ class Learner:
         sims = self.similarities(record.strategy_used, [o.strategy_used for o in found])
         if not success and record.error_message:
             errors = [o.error_message or "" for o in found]
-            sims = np.maximum(sims, self.similarities(record.error_message, errors))
+            sims = self._with_errors(sims, record.error_message, errors)
         return [o for o, s in zip(found, sims, strict=True) if s >= self.threshold]
 
     def _medoid(self, texts: Sequence[str]) -> str:
