@@ -12,6 +12,7 @@ from alma_app import ALMA
 
 WRITER = textwrap.dedent(
     """
+    import hashlib
     import sys
     from alma_app import ALMA
     store_dir, name, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
@@ -19,10 +20,12 @@ WRITER = textwrap.dedent(
                 compact_every=40)
     ids = []
     for i in range(count):
-        memory = alma.add_domain_knowledge(name, "testing", f"{name} fact number {i}")
+        # distinct texts: near-duplicates would (rightly) reinforce instead of adding
+        token = hashlib.sha256(f"{name}{i}".encode()).hexdigest()[:24]
+        memory = alma.add_domain_knowledge(name, "testing", f"{name} fact {i} {token}")
         ids.append(memory.id)
         if i % 3 == 0:
-            alma.update_memory(ids[i // 2], fact=f"{name} fact number {i // 2} (revised)")
+            alma.update_memory(ids[i // 2], fact=f"{name} fact {i // 2} (revised)")
     print("done", len(ids))
     """
 )
