@@ -218,7 +218,7 @@ class ALMA:
             status="approved",
         )
         actor = HUMAN if source != "agent" else user_id
-        return self.learner.write_or_reinforce(memory, st.Eq("user_id", user_id), actor)
+        return self.repo.insert_or_reinforce(memory, st.Eq("user_id", user_id), actor)
 
     add_user_preference = add_preference  # the original's name
 
@@ -243,7 +243,7 @@ class ALMA:
             status="approved",
         )
         actor = HUMAN if source == "user" else agent
-        return self.learner.write_or_reinforce(memory, st.Eq("agent", agent), actor)
+        return self.repo.insert_or_reinforce(memory, st.Eq("agent", agent), actor)
 
     def add_memories(self, memories: list[Memory], *, actor: str = HUMAN) -> int:
         """Store already-built memories in one batch (import, sample data). Returns the count."""

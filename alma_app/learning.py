@@ -26,7 +26,7 @@ import threading
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar, cast
+from typing import Any
 
 import numpy as np
 
@@ -34,7 +34,7 @@ import store as st
 from alma_app.errors import ValidationError
 from alma_app.memories import MemoryRepository, check_text, store_errors
 from alma_app.records import ROW_COLUMNS
-from alma_app.types import AntiPattern, Heuristic, Memory, Outcome, utcnow
+from alma_app.types import AntiPattern, Heuristic, Outcome, utcnow
 
 GENERAL = "general"  # task type when no category of the agent is similar enough
 TASK_TYPE_MIN_SIMILARITY = 0.3  # task text vs category name (MiniLM scale)
@@ -43,7 +43,6 @@ ERROR_MATCH_MIN_STRATEGY = 0.6  # strategy similarity needed for a shared error 
 CANDIDATES = 100  # nearest outcomes examined when looking for similar strategies
 MAX_SOURCE_IDS = 500  # most recent supporting outcome ids kept on a heuristic/anti-pattern
 OUTCOMES = ("success", "failure")
-M = TypeVar("M", bound=Memory)
 
 
 @dataclass
@@ -427,42 +426,3 @@ class Learner:
             if sim < self.threshold:
                 return strategy
         return ""
-
-    # ------------------------------------------------------------------ near-duplicates
-
-    def write_or_reinforce(self, memory: M, owner: st.Filter, actor: str) -> M:
-        """Insert a human-stated memory, or reinforce a near-duplicate of the same owner.
-
-        A reinforced memory is returned instead of the new one: its confidence becomes the higher
-        of the two, its clock restarts, and metadata["reinforcements"] counts such writes (a
-        freshly created memory never has that key, so callers can tell which happened).
-        """
-        vector = self.repo.embed([memory])[0]
-        where = st.And(
-            (
-                st.Eq("project_id", self.repo.settings.project_id),
-                st.Eq("type", memory.TYPE),
-                st.In("status", ("approved", "pending")),
-                owner,
-            )
-        )
-        with store_errors():
-            hits = self.repo.store.vector_search(
-                "memories", vector, where=where, limit=1, columns=ROW_COLUMNS
-            )
-        if hits and 1.0 - hits[0]["_distance"] >= self.repo.settings.near_duplicate_similarity:
-            existing = self.repo.hydrate(hits[0])
-            new = self.repo.copy(existing)
-            new.confidence = max(existing.stored_confidence, memory.stored_confidence)  # type: ignore[attr-defined]
-            setattr(new, new.CLOCK_FIELD, utcnow())
-            new.metadata["reinforcements"] = int(new.metadata.get("reinforcements", 0)) + 1
-            saved = self.repo.save(
-                new,
-                before=existing,
-                actor=actor,
-                action="reinforce",
-                reason=f"near-duplicate write: {memory.text()[:200]}",
-            )
-            return cast(M, saved)
-        self.repo.insert([memory], actor=actor, vectors=vector[None, :])
-        return memory
