@@ -71,3 +71,25 @@ def load_sample_memories(alma: Any, directory: Path = SAMPLE_DIR) -> int:
     if missing:
         alma.add_memories(missing, actor="sample-data")
     return len(missing)
+
+
+def load_sample_board(alma: Any, directory: Path = SAMPLE_DIR) -> int:
+    """Load the sample work items and handoffs (sessions) on first call; returns how many records
+    were stored. Both importers keep the records' ids, and items already on the board are left
+    as they are, so a second call (or `alma demo` after someone moved a card) changes nothing."""
+    from alma_app.progress import ProgressTracker
+    from alma_app.session import SessionManager
+
+    tracker = ProgressTracker(alma.project_id, alma=alma)
+    sessions = SessionManager(alma.project_id, alma=alma)
+    items = read_jsonl(directory / "work_items.jsonl")
+    known = {item.id for item in tracker.board()}
+    stored = 0
+    if not known & {r["id"] for r in items}:
+        stored += tracker.import_items(items, actor="sample-data")
+    handoffs = read_jsonl(directory / "handoffs.jsonl")
+    present = {h.session_id for h in sessions.list_handoffs(limit=1000)}
+    missing = [r for r in handoffs if r["session_id"] not in present]
+    if missing:
+        stored += sessions.import_handoffs(missing)
+    return stored
