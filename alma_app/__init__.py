@@ -19,6 +19,12 @@ from alma_app.errors import (
     StorageError,
     ValidationError,
 )
+from alma_app.forgetting import ArchivedMemory, ExpiringMemory, ForgetResult
+from alma_app.harness import Agent, Context, MemorySchema, Setting, create_harness
+from alma_app.learning import LearnResult
+from alma_app.progress import ProgressTracker
+from alma_app.review import HistoryEvent
+from alma_app.session import SessionManager
 from alma_app.types import (
     AntiPattern,
     DomainKnowledge,
@@ -33,27 +39,39 @@ from alma_app.types import (
 
 __all__ = [
     "ALMA",
+    "Agent",
     "AgentScope",
     "AlmaError",
     "AntiPattern",
+    "ArchivedMemory",
     "ConfigError",
+    "Context",
     "DomainKnowledge",
     "Embedder",
+    "ExpiringMemory",
+    "ForgetResult",
     "HashingEmbedder",
     "Heuristic",
+    "HistoryEvent",
     "InvalidTransition",
+    "LearnResult",
     "Memory",
     "MemoryNotFound",
     "MemoryPage",
+    "MemorySchema",
     "MemorySlice",
     "MiniLMEmbedder",
     "NotFoundError",
     "Outcome",
+    "ProgressTracker",
     "ScopeViolation",
     "ScoreBreakdown",
+    "SessionManager",
+    "Setting",
     "Settings",
     "StorageError",
     "UserPreference",
     "ValidationError",
+    "create_harness",
     "load_settings",
 ]

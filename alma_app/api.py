@@ -24,11 +24,13 @@ from alma_app.memories import (
     check_text,
     store_errors,
 )
+from alma_app.progress import ProgressTracker
+from alma_app.queries import memory_filter, memory_stats
 from alma_app.review import HistoryEvent, Reviewer, apply_changes
 from alma_app.search import MODES, HybridSearch, SearchMode
+from alma_app.session import SessionManager
 from alma_app.types import (
     MEMORY_TYPES,
-    STATUSES,
     DomainKnowledge,
     Memory,
     MemoryPage,
@@ -81,6 +83,8 @@ class ALMA:
         self.forgetter = Forgetter(self.repo)
         self._cache: OrderedDict[tuple, MemorySlice] = OrderedDict()
         self._cache_lock = threading.Lock()
+        self._progress: ProgressTracker | None = None
+        self._sessions: SessionManager | None = None
 
     @classmethod
     def from_config(
@@ -195,7 +199,7 @@ class ALMA:
             raise ValidationError("mode", f"must be one of {MODES}, got {mode!r}")
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 1000:
             raise ValidationError("limit", f"must be an integer from 1 to 1000, got {limit!r}")
-        where = self._filters(agent=agent, memory_type=memory_type, status=status)
+        where = memory_filter(agent=agent, memory_type=memory_type, status=status)
         where = st.all_of(st.Eq("project_id", self.project_id), where)
         return self.searcher.search(query, where, limit=limit, mode=mode)
 
@@ -280,7 +284,7 @@ class ALMA:
         descending: bool = True,
     ) -> MemoryPage:
         """A filtered page of memories and the total that match (for browsing, not ranking)."""
-        where = self._filters(
+        where = memory_filter(
             agent=agent,
             memory_type=memory_type,
             status=status,
@@ -293,52 +297,6 @@ class ALMA:
         return self.repo.find(
             where, limit=limit, offset=offset, order_by=order_by, descending=descending
         )
-
-    def _filters(
-        self,
-        *,
-        agent: str | None = None,
-        memory_type: str | None = None,
-        status: str | None = None,
-        min_confidence: float | None = None,
-        max_confidence: float | None = None,
-        created_from: datetime | None = None,
-        created_to: datetime | None = None,
-        text: str | None = None,
-    ) -> st.Filter | None:
-        parts: list[st.Filter | None] = []
-        if agent is not None:
-            parts.append(st.Eq("agent", check_text("agent", agent)))
-        if memory_type is not None:
-            if memory_type not in MEMORY_TYPES:
-                raise ValidationError(
-                    "memory_type", f"must be one of {MEMORY_TYPES}, got {memory_type!r}"
-                )
-            parts.append(st.Eq("type", memory_type))
-        if status is not None:
-            if status not in STATUSES:
-                raise ValidationError("status", f"must be one of {STATUSES}, got {status!r}")
-            parts.append(st.Eq("status", status))
-        if min_confidence is not None or max_confidence is not None:
-            low = (
-                None
-                if min_confidence is None
-                else check_confidence(min_confidence, "min_confidence")
-            )
-            high = (
-                None
-                if max_confidence is None
-                else check_confidence(max_confidence, "max_confidence")
-            )
-            parts.append(st.Range("confidence", low, high))
-        if created_from is not None or created_to is not None:
-            for name, value in (("created_from", created_from), ("created_to", created_to)):
-                if value is not None and not isinstance(value, datetime):
-                    raise ValidationError(name, f"expected a datetime, got {type(value).__name__}")
-            parts.append(st.Range("created_at", created_from, created_to))
-        if text:
-            parts.append(st.TextContains("text", check_text("text", text)))
-        return st.all_of(*parts)
 
     def update_memory(
         self, memory_id: str, *, actor: str = HUMAN, reason: str | None = None, **changes: Any
@@ -369,37 +327,9 @@ class ALMA:
 
     def stats(self, agent: str | None = None) -> dict[str, Any]:
         """Counts of memories by type, agent and status (computed by DuckDB over the store)."""
-        params: list[Any] = [self.project_id]
-        where = "project_id = ?"
         if agent is not None:
-            where += " AND agent = ?"
-            params.append(check_text("agent", agent))
-        with store_errors():
-            rows = self.store.sql(
-                f"SELECT type, coalesce(agent, '') AS agent, status, count(*) AS n "
-                f"FROM memories WHERE {where} GROUP BY ALL",
-                params,
-                tables=["memories"],
-            ).to_pylist()
-        out: dict[str, Any] = {
-            "project_id": self.project_id,
-            "total": 0,
-            "by_type": dict.fromkeys(MEMORY_TYPES, 0),
-            "by_agent": {},
-            "by_status": dict.fromkeys(STATUSES, 0),
-            "by_agent_and_type": {},
-        }
-        for row in rows:
-            n = int(row["n"])
-            out["total"] += n
-            out["by_type"][row["type"]] = out["by_type"].get(row["type"], 0) + n
-            out["by_status"][row["status"]] = out["by_status"].get(row["status"], 0) + n
-            name = row["agent"] or "(users)"
-            out["by_agent"][name] = out["by_agent"].get(name, 0) + n
-            per = out["by_agent_and_type"].setdefault(name, dict.fromkeys(MEMORY_TYPES, 0))
-            per[row["type"]] += n
-        out["pending"] = out["by_status"]["pending"]
-        return out
+            check_text("agent", agent)
+        return memory_stats(self.store, self.project_id, agent)
 
     # ------------------------------------------------------------------ learning
 
@@ -501,6 +431,22 @@ class ALMA:
     def expiring(self, within_days: float = 30, agent: str | None = None) -> list[ExpiringMemory]:
         """Memories that will fall below the forget threshold within N days, soonest first."""
         return self.forgetter.expiring(within_days, agent)
+
+    # ------------------------------------------------------------------ progress and sessions
+
+    @property
+    def progress(self) -> ProgressTracker:
+        """Work items of this project, in this store (the dashboard's kanban board)."""
+        if self._progress is None:
+            self._progress = ProgressTracker(self.project_id, alma=self)
+        return self._progress
+
+    @property
+    def sessions(self) -> SessionManager:
+        """Sessions and handoffs of this project, in this store."""
+        if self._sessions is None:
+            self._sessions = SessionManager(self.project_id, alma=self)
+        return self._sessions
 
     def compact(self) -> None:
         """Merge small fragments, refresh indexes and drop old versions of every table."""
