@@ -1,0 +1,185 @@
+"""Kanban widgets for the Work items page: the board, a card with its moves, the item form.
+
+Moves run in button callbacks, before the page script, so the board drawn afterwards already
+shows the new state; the outcome (or the InvalidTransition explaining why a move is refused) is
+kept in session state and shown once at the top of the page by `show_message`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import streamlit as st
+
+from alma_app.errors import AlmaError
+from alma_app.progress import ProgressTracker, WorkItem
+from alma_app.progress_types import ITEM_TYPES, TRANSITIONS, WORK_STATUSES
+from alma_app.tracking import HUMAN
+
+if TYPE_CHECKING:
+    from alma_app.api import ALMA
+
+STATUS_TITLES = {
+    "pending": "⏳ Pending",
+    "in_progress": "🔨 In progress",
+    "blocked": "⛔ Blocked",
+    "review": "👀 Review",
+    "done": "✅ Done",
+    "failed": "❌ Failed",
+}
+MESSAGE_KEY = "kanban.message"
+UNASSIGNED = "(unassigned)"
+
+
+def tracker_for(alma: ALMA) -> ProgressTracker:
+    """The project's board (ALMA.progress when the core offers it)."""
+    tracker = getattr(alma, "progress", None)
+    return (
+        tracker
+        if isinstance(tracker, ProgressTracker)
+        else ProgressTracker(alma.project_id, alma=alma)
+    )
+
+
+def say(kind: str, text: str) -> None:
+    """Keep a message for the next run of the page (callbacks cannot draw where they want)."""
+    st.session_state[MESSAGE_KEY] = (kind, text)
+
+
+def show_message() -> None:
+    """Show, once, what the last action did."""
+    kind, text = st.session_state.pop(MESSAGE_KEY, (None, None))
+    if kind == "error":
+        st.error(text, icon="🚫")
+    elif kind == "success":
+        st.success(text, icon="✅")
+
+
+def _move(tracker: ProgressTracker, item: WorkItem, status: str) -> None:
+    try:
+        tracker.update_status(item.id, status, actor=HUMAN)
+    except AlmaError as exc:
+        say("error", f"Cannot move “{item.title}” to {status.replace('_', ' ')}: {exc}")
+    else:
+        say("success", f"Moved “{item.title}” to {STATUS_TITLES[status]}.")
+
+
+def card(tracker: ProgressTracker, item: WorkItem, board: dict[str, WorkItem]) -> None:
+    """One card: title, agent, priority, what it waits on and blocks, and its moves."""
+    with st.container(border=True, key=f"card-{item.id}"):
+        st.markdown(f"**{item.title}**")
+        st.caption(f"👤 {item.agent or 'unassigned'} · ⭐ P{item.priority} · {item.item_type}")
+        waiting = [board[d] for d in item.blocked_by if d in board and board[d].status != "done"]
+        if waiting:
+            names = ", ".join(f"“{w.title}” ({w.status.replace('_', ' ')})" for w in waiting)
+            st.markdown(f":red[⛔ waits on {names}]")
+        if item.blocks:
+            st.caption(f"🔗 blocks {len(item.blocks)} item(s)")
+        with st.popover("Move", use_container_width=True):
+            allowed = TRANSITIONS[item.status]
+            for status in WORK_STATUSES:
+                if status == item.status:
+                    continue
+                st.button(
+                    STATUS_TITLES[status],
+                    key=f"move-{item.id}-{status}",
+                    type="primary" if status in allowed else "secondary",
+                    help=None if status in allowed else f"not allowed from {item.status}",
+                    on_click=_move,
+                    args=(tracker, item, status),
+                    use_container_width=True,
+                )
+
+
+def board_view(
+    tracker: ProgressTracker, items: Sequence[WorkItem], everything: list[WorkItem]
+) -> None:
+    """One column per status, highest priority on top."""
+    board = {i.id: i for i in everything}
+    columns = st.columns(len(WORK_STATUSES), gap="small")
+    for column, status in zip(columns, WORK_STATUSES, strict=True):
+        here = sorted(
+            (i for i in items if i.status == status), key=lambda i: (-i.priority, i.created_at)
+        )
+        with column:
+            st.markdown(f"#### {STATUS_TITLES[status]} · {len(here)}")
+            if not here:
+                st.caption("Nothing here.")
+            for item in here:
+                card(tracker, item, board)
+
+
+def _lines(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def item_form(
+    tracker: ProgressTracker,
+    everything: list[WorkItem],
+    agents: Sequence[str],
+    item: WorkItem | None = None,
+) -> None:
+    """Create an item (item=None) or edit one, dependencies included."""
+    key = f"item-form-{item.id if item else 'new'}"
+    others = [i for i in everything if item is None or i.id != item.id]
+    titles = {i.id: f"{i.title} ({i.status.replace('_', ' ')})" for i in others}
+    agent_choices = [UNASSIGNED, *agents]
+    if item is not None and item.agent and item.agent not in agent_choices:
+        agent_choices.append(item.agent)
+    types = list(ITEM_TYPES)
+    if item is not None and item.item_type not in types:
+        types.append(item.item_type)
+    with st.form(key, clear_on_submit=item is None):
+        title = st.text_input("Title", value=item.title if item else "")
+        description = st.text_area("Description", value=item.description if item else "")
+        left, middle, right = st.columns(3)
+        agent = left.selectbox(
+            "Agent",
+            agent_choices,
+            index=agent_choices.index(item.agent) if item and item.agent else 0,
+        )
+        item_type = middle.selectbox(
+            "Type", types, index=types.index(item.item_type) if item else 0
+        )
+        priority = right.slider("Priority", 0, 100, value=item.priority if item else 50)
+        blocked_by = st.multiselect(
+            "Blocked by (waits on these items)",
+            list(titles),
+            default=[d for d in (item.blocked_by if item else []) if d in titles],
+            format_func=titles.get,
+        )
+        criteria = st.text_area(
+            "Acceptance criteria (one per line)",
+            value="\n".join(item.acceptance_criteria) if item else "",
+        )
+        estimate = st.number_input(
+            "Estimate (hours, 0 = none)",
+            min_value=0.0,
+            value=float(item.estimate_hours or 0.0) if item else 0.0,
+            step=0.5,
+        )
+        submitted = st.form_submit_button("Save changes" if item else "Create item", type="primary")
+    if not submitted:
+        return
+    fields: dict[str, Any] = {
+        "title": title,
+        "description": description,
+        "agent": None if agent == UNASSIGNED else agent,
+        "item_type": item_type,
+        "priority": priority,
+        "blocked_by": blocked_by,
+        "acceptance_criteria": _lines(criteria),
+        "estimate_hours": estimate or None,
+    }
+    try:
+        if item is None:
+            created = tracker.create_work_item(**fields, actor=HUMAN)
+            say("success", f"Created “{created.title}” ({STATUS_TITLES[created.status]}).")
+        else:
+            tracker.update(item.id, actor=HUMAN, **fields)
+            say("success", f"Saved “{title}”.")
+    except AlmaError as exc:
+        st.error(str(exc), icon="🚫")
+        return
+    st.rerun()

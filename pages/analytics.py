@@ -1,0 +1,114 @@
+"""Analytics: what agents learned over time, how well they do, and how healthy the memory is."""
+
+import streamlit as st
+
+from alma_app import insights
+from alma_app.ui import get_alma, show_error
+from alma_app.ui.charts import heuristic_confidence_figure, learning_figure, success_figure
+
+alma = get_alma()
+st.title("Analytics")
+st.caption(f"Project **{alma.project_id}** · computed by DuckDB over the memory store")
+
+with show_error():
+    if alma.stats()["total"] == 0:
+        st.info("No memories yet. Load the demo data with `alma demo`, or let agents learn.")
+        st.stop()
+
+    st.header("Learning over time")
+    period = st.segmented_control("Per", list(insights.PERIODS), default="week", key="period")
+    learned = insights.learning_over_time(alma, period or "week")
+    st.plotly_chart(learning_figure(learned), width="stretch")
+
+    outcomes, heuristics = st.columns(2, gap="large")
+    with outcomes:
+        st.header("Success rate by task type")
+        success = insights.success_by_task_type(alma)
+        if success:
+            st.plotly_chart(success_figure(success), width="stretch")
+        else:
+            st.info("No outcomes recorded yet: agents record them with ALMA.learn().")
+    with heuristics:
+        st.header("Heuristics' confidence")
+        rows = insights.heuristic_confidence(alma)
+        if rows:
+            st.plotly_chart(heuristic_confidence_figure(rows), width="stretch")
+            approved = [r for r in rows if r["status"] == "approved"]
+            stored, effective = st.columns(2)
+            if approved:
+                stored.metric(
+                    "Average stored", f"{sum(r['stored'] for r in approved) / len(approved):.2f}"
+                )
+                effective.metric(
+                    "Average effective",
+                    f"{sum(r['effective'] for r in approved) / len(approved):.2f}",
+                    help="after decay, approved heuristics",
+                )
+        else:
+            st.info("No heuristics yet: they form after repeated successful outcomes.")
+
+    st.header("Memory health")
+    with st.expander("Health settings"):
+        left, right = st.columns(2)
+        stale_days = left.slider("Stale after (days not validated)", 7, 365, 90, key="stale")
+        similarity = right.slider(
+            "Near-duplicate similarity",
+            0.70,
+            1.0,
+            float(alma.settings.near_duplicate_similarity),
+            0.01,
+            key="similarity",
+        )
+    health = insights.memory_health(alma, stale_days, similarity)
+    duplicates, stale, never = st.columns(3)
+    shares = health["shares"]
+    duplicates.metric(
+        "Near-duplicates",
+        f"{shares['near_duplicates']:.0%}",
+        f"{health['near_duplicates']} memories",
+        delta_color="off",
+        help=f"another memory of the same type and agent is at least {similarity:.2f} similar "
+        f"(among the {health['compared']} newest)",
+    )
+    stale.metric(
+        "Stale",
+        f"{shares['stale']:.0%}",
+        f"{health['stale']} memories",
+        delta_color="off",
+        help=f"not validated, verified or seen for {stale_days} days",
+    )
+    never.metric(
+        "Never used",
+        f"{shares['never_used']:.0%}",
+        f"{health['never_used']} memories",
+        delta_color="off",
+        help="heuristics and anti-patterns never applied; facts and preferences never "
+        "validated nor reinforced since written",
+    )
+    if health["pairs"]:
+        with st.expander(f"{len(health['pairs'])} near-duplicate pairs"):
+            st.dataframe(
+                [
+                    {
+                        "similarity": round(p["similarity"], 3),
+                        "type": p["type"],
+                        "agent": p["agent"],
+                        "first": p["first_text"],
+                        "second": p["second_text"],
+                    }
+                    for p in health["pairs"]
+                ],
+                hide_index=True,
+                width="stretch",
+            )
+
+    st.subheader("Most-retrieved memories")
+    retrieved = insights.most_retrieved(alma)
+    if not retrieved:
+        st.info(
+            "Retrieval counts are not recorded yet: ALMA does not log which memories "
+            "retrieve() returns, so this panel stays empty rather than guess.",
+            icon="ℹ️",
+        )
+    else:
+        st.dataframe(retrieved, hide_index=True, width="stretch")
