@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import streamlit as st
@@ -46,3 +46,36 @@ def show_error() -> Iterator[None]:
         yield
     except AlmaError as exc:
         st.error(str(exc))
+
+
+FLASH_KEY = "alma_flash"
+GENERATION_KEY = "alma_generation"  # bumped by every write: selectable tables start afresh
+
+
+def flash(message: str, kind: str = "success") -> None:
+    """Keep a message for the next run of the page (actions run in callbacks or before rerun)."""
+    st.session_state.setdefault(FLASH_KEY, []).append((kind, message))
+
+
+def show_flash() -> None:
+    """Show, once, the messages the last action left, at the top of the page."""
+    for kind, message in st.session_state.pop(FLASH_KEY, []):
+        if kind == "error":
+            st.error(message, icon="⚠️")
+        else:
+            st.success(message, icon="✅")
+
+
+def run_action(action: Callable[[], str]) -> None:
+    """Run a write from a widget callback; its message or its AlmaError becomes a flash."""
+    try:
+        flash(action())
+    except AlmaError as exc:
+        flash(str(exc), "error")
+    else:
+        st.session_state[GENERATION_KEY] = generation() + 1
+
+
+def generation() -> int:
+    """How many writes this session made; part of the keys of selectable tables."""
+    return int(st.session_state.get(GENERATION_KEY, 0))
