@@ -12,6 +12,12 @@ PAGES = {
         st.Page("pages/review.py", title="Review queue", icon="📝"),
         st.Page("pages/export.py", title="Export", icon="📤"),
     ],
+    "Insight and work": [
+        st.Page("pages/confidence.py", title="Confidence", icon="📉"),
+        st.Page("pages/work_items.py", title="Work items", icon="🗂️"),
+        st.Page("pages/sessions.py", title="Sessions", icon="🤝"),
+        st.Page("pages/analytics.py", title="Analytics", icon="🔬"),
+    ],
 }
 
 navigation = st.navigation(PAGES)
