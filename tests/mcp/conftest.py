@@ -71,11 +71,15 @@ class Client:
 
 
 @asynccontextmanager
-async def stdio_session(config: Path, log: Path) -> AsyncIterator[Client]:
-    """The server as `python -m alma_app.mcp --config <config>` over stdio."""
+async def stdio_session(config: Path, log: Path, *, via_cli: bool = False) -> AsyncIterator[Client]:
+    """The server as `python -m alma_app.mcp --config <config>` (or `alma mcp`) over stdio."""
+    if via_cli:
+        command, args = str(Path(sys.executable).parent / "alma"), ["mcp"]
+    else:
+        command, args = sys.executable, ["-m", "alma_app.mcp"]
     params = StdioServerParameters(
-        command=sys.executable,
-        args=["-m", "alma_app.mcp", "--config", str(config)],
+        command=command,
+        args=[*args, "--config", str(config)],
         env=OFFLINE,
         cwd=str(ROOT),
     )

@@ -29,9 +29,11 @@ WORK_TOOLS = {
 }
 
 
-def test_tools_are_listed_with_input_and_output_schemas(mcp_config, tmp_path):
+@pytest.mark.parametrize("via_cli", [False, True], ids=["python -m alma_app.mcp", "alma mcp"])
+def test_tools_are_listed_with_input_and_output_schemas(mcp_config, tmp_path, via_cli):
     async def scenario():
-        async with stdio_session(mcp_config(), tmp_path / "server.log") as client:
+        log = tmp_path / "server.log"
+        async with stdio_session(mcp_config(), log, via_cli=via_cli) as client:
             tools = {t.name: t for t in (await client.session.list_tools()).tools}
             assert set(tools) == MEMORY_TOOLS | WORK_TOOLS
             for tool in tools.values():
