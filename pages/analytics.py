@@ -15,21 +15,21 @@ with show_error():
         st.info("No memories yet. Load the demo data with `alma demo`, or let agents learn.")
         st.stop()
 
-    st.header("Learning over time")
+    st.header("Learning")
     period = st.segmented_control("Per", list(insights.PERIODS), default="week", key="period")
     learned = insights.learning_over_time(alma, period or "week")
     st.plotly_chart(learning_figure(learned), width="stretch")
 
     outcomes, heuristics = st.columns(2, gap="large")
     with outcomes:
-        st.header("Success rate by task type")
+        st.header("Outcomes")
         success = insights.success_by_task_type(alma)
         if success:
             st.plotly_chart(success_figure(success), width="stretch")
         else:
             st.info("No outcomes recorded yet: agents record them with ALMA.learn().")
     with heuristics:
-        st.header("Heuristics' confidence")
+        st.header("Heuristics")
         rows = insights.heuristic_confidence(alma)
         if rows:
             st.plotly_chart(heuristic_confidence_figure(rows), width="stretch")
@@ -60,31 +60,32 @@ with show_error():
             key="similarity",
         )
     health = insights.memory_health(alma, stale_days, similarity)
+    total = health["total"]
     duplicates, stale, never = st.columns(3)
     shares = health["shares"]
     duplicates.metric(
         "Near-duplicates",
         f"{shares['near_duplicates']:.0%}",
-        f"{health['near_duplicates']} memories",
-        delta_color="off",
         help=f"another memory of the same type and agent is at least {similarity:.2f} similar "
         f"(among the {health['compared']} newest)",
+        border=True,
     )
+    duplicates.caption(f"{health['near_duplicates']} of {total} memories")
     stale.metric(
         "Stale",
         f"{shares['stale']:.0%}",
-        f"{health['stale']} memories",
-        delta_color="off",
         help=f"not validated, verified or seen for {stale_days} days",
+        border=True,
     )
+    stale.caption(f"{health['stale']} of {total} memories")
     never.metric(
         "Never used",
         f"{shares['never_used']:.0%}",
-        f"{health['never_used']} memories",
-        delta_color="off",
         help="heuristics and anti-patterns never applied; facts and preferences never "
         "validated nor reinforced since written",
+        border=True,
     )
+    never.caption(f"{health['never_used']} of {total} memories")
     if health["pairs"]:
         with st.expander(f"{len(health['pairs'])} near-duplicate pairs"):
             st.dataframe(
@@ -108,7 +109,7 @@ with show_error():
         st.info(
             "Retrieval counts are not recorded yet: ALMA does not log which memories "
             "retrieve() returns, so this panel stays empty rather than guess.",
-            icon="ℹ️",
+            icon=":material/info:",
         )
     else:
         st.dataframe(retrieved, hide_index=True, width="stretch")

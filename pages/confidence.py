@@ -62,9 +62,20 @@ def restore(ids: list[str]) -> None:
 def edit_form(memory: Memory) -> None:
     field = MAIN_FIELD[memory.type]
     with st.form(f"edit-{memory.id}"):
-        text = st.text_area(field.replace("_", " ").capitalize(), getattr(memory, field) or "")
-        confidence = st.slider("Stored confidence", 0.0, 1.0, memory.stored_confidence, 0.01)
-        if st.form_submit_button("Save", type="primary"):
+        text = st.text_area(
+            field.replace("_", " ").capitalize(),
+            getattr(memory, field) or "",
+            key=f"edit-{memory.id}-text",
+        )
+        confidence = st.slider(
+            "Stored confidence",
+            0.0,
+            1.0,
+            memory.stored_confidence,
+            0.01,
+            key=f"edit-{memory.id}-confidence",
+        )
+        if st.form_submit_button("Save", type="primary", key=f"edit-{memory.id}-save"):
             try:
                 alma.update_memory(memory.id, confidence=confidence, **{field: text})
             except AlmaError as exc:
@@ -88,7 +99,12 @@ st.caption(
 show_message()
 undo = st.session_state.get(UNDO_KEY)
 if undo:
-    st.button(f"↩️ Undo: restore {len(undo)} memories", on_click=restore, args=(undo,))
+    st.button(
+        f":material/undo: Undo: restore {len(undo)} memories",
+        key="undo",
+        on_click=restore,
+        args=(undo,),
+    )
 
 with show_error():
     stats = alma.stats()
@@ -116,7 +132,10 @@ with show_error():
             pool = {m.id: m for m in (e.memory for e in soon)}
             page = alma.list_memories(agent=agent, status="approved", limit=200)
             pool |= {m.id: m for m in page.items}
-            default = [e.memory.id for e in soon[:4]] or list(pool)[:4]
+            first_of_type: dict[str, str] = {}  # the soonest to go of each type: a varied start
+            for entry in soon:
+                first_of_type.setdefault(entry.memory.type, entry.memory.id)
+            default = list(first_of_type.values())[:5] or list(pool)[:4]
             picked = st.multiselect(
                 "Memories (up to 8)",
                 list(pool),
@@ -162,7 +181,7 @@ with show_error():
         st.plotly_chart(histogram_figure(histogram, threshold), width="stretch")
 
     with tab_expiring:
-        days = st.slider("Forgotten within (days)", 1, 365, 60, key="expiring-days")
+        days = st.slider("Forgotten within (days)", 1, 365, 30, key="expiring-days")
         soon = alma.expiring(days, agent)
         if not soon:
             st.success(f"No memory falls below {threshold:g} in the next {days} days.")
@@ -192,9 +211,11 @@ with show_error():
         )
         with st.form("forget-preview"):
             a, b = st.columns(2)
-            older = a.number_input("Stale after (days not validated)", 0, 3650, 90)
-            below = b.slider("Forget below effective confidence", 0.0, 1.0, float(threshold))
-            previewed = st.form_submit_button("Preview (dry run)")
+            older = a.number_input("Stale after (days not validated)", 0, 3650, 90, key="older")
+            below = b.slider(
+                "Forget below effective confidence", 0.0, 1.0, float(threshold), key="below"
+            )
+            previewed = st.form_submit_button("Preview (dry run)", key="preview")
         if previewed:
             preview = alma.forget(agent, older, below, dry_run=True, actor="human")
             st.session_state[PREVIEW_KEY] = (agent, older, below, preview.ids)
@@ -218,13 +239,13 @@ with show_error():
                 st.warning(f"{len(p_ids)} memories would be forgotten:")
                 st.dataframe(rows, hide_index=True, width="stretch")
                 if not st.session_state.get(CONFIRM_KEY):
-                    if st.button(f"Forget these {len(p_ids)} memories…"):
+                    if st.button(f"Forget these {len(p_ids)} memories…", key="forget-ask"):
                         st.session_state[CONFIRM_KEY] = True
                         st.rerun()
                 else:
                     st.error(f"Archive {len(p_ids)} memories now? You can restore them later.")
                     yes, no = st.columns(2)
-                    if yes.button(f"Yes, forget {len(p_ids)}", type="primary"):
+                    if yes.button(f"Yes, forget {len(p_ids)}", type="primary", key="forget-yes"):
                         result = alma.forget(p_agent, p_older, p_below, actor="human")
                         st.session_state[UNDO_KEY] = result.ids
                         for key in (PREVIEW_KEY, CONFIRM_KEY, "confidence.preview_rows"):
@@ -236,6 +257,6 @@ with show_error():
                         )
                         say("success", f"Forgot {result.count} memories{note}.")
                         st.rerun()
-                    if no.button("Cancel"):
+                    if no.button("Cancel", key="forget-cancel"):
                         st.session_state[CONFIRM_KEY] = False
                         st.rerun()

@@ -12,11 +12,17 @@ HANDOFF_KEY = "sessions.handoff"
 AGENT_KEY = "sessions.agent"
 EVERYONE = "all agents"
 OUTCOME_ICONS = {
-    "success": "🟢",
-    "partial": "🟠",
-    "failure": "🔴",
-    "interrupted": "🟣",
-    "unknown": "⚪",
+    "success": ":green[:material/check_circle:]",
+    "partial": ":orange[:material/timelapse:]",
+    "failure": ":red[:material/cancel:]",
+    "interrupted": ":violet[:material/pause_circle:]",
+    "unknown": ":gray[:material/help:]",
+}
+BADGE_COLORS = {
+    "success": "green",
+    "partial": "orange",
+    "failure": "red",
+    "interrupted": "violet",
 }
 
 
@@ -34,14 +40,18 @@ def bullet_list(title: str, values: Sequence[str], empty: str = "none") -> None:
 def handoff_detail(h: SessionHandoff) -> None:
     """Everything a handoff says, laid out for a quick read."""
     with st.container(border=True, key="handoff-detail"):
-        st.subheader(f"{OUTCOME_ICONS.get(h.last_outcome, '⚪')} {h.goal}")
+        st.subheader(f"{OUTCOME_ICONS.get(h.last_outcome, '')} {h.goal}")
         minutes = "" if h.duration_ms is None else f" · {h.duration_ms / 60000:.0f} min"
-        st.caption(f"👤 {h.agent} · ended {h.session_end:%Y-%m-%d %H:%M} UTC{minutes} · {h.id}")
-        outcome, confidence, passed, failed = st.columns(4)
-        outcome.metric("Outcome", h.last_outcome)
+        st.caption(
+            f":material/person: {h.agent} · ended {h.session_end:%Y-%m-%d %H:%M} UTC{minutes}"
+            f" · {h.id}"
+        )
+        st.badge(f"outcome: {h.last_outcome}", color=BADGE_COLORS.get(h.last_outcome, "gray"))
+        confidence, passed, failed, skipped = st.columns(4)
         confidence.metric("Confidence", f"{h.confidence:.0%}")
         passed.metric("Tests passed", h.test_status.get("passed", 0))
         failed.metric("Tests failed", h.test_status.get("failed", 0))
+        skipped.metric("Skipped", h.test_status.get("skipped", 0))
         st.markdown(f"**Last action** — {h.last_action}")
         st.caption(f"Test status: {h.tests_line()}")
         left, right = st.columns(2)
@@ -110,7 +120,7 @@ with show_error():
                 st.caption("No handoff matches.")
             for hit in hits:
                 st.button(
-                    f"{OUTCOME_ICONS.get(hit.last_outcome, '⚪')} {hit.agent}: {hit.goal}",
+                    f"{OUTCOME_ICONS.get(hit.last_outcome, '')} {hit.agent}: {hit.goal}",
                     key=f"hit-{hit.id}",
                     on_click=open_handoff,
                     args=(hit.id,),
@@ -121,7 +131,7 @@ with show_error():
             st.caption("This agent has not left a handoff yet.")
         else:
             names = {
-                h.id: f"{OUTCOME_ICONS.get(h.last_outcome, '⚪')} {h.session_end:%m-%d} "
+                h.id: f"{OUTCOME_ICONS.get(h.last_outcome, '')} {h.session_end:%m-%d} "
                 f"{h.agent}: {h.goal}"
                 for h in handoffs
             }

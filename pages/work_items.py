@@ -40,15 +40,16 @@ with show_error():
         ]
         summary = tracker.get_progress_summary(agent=agent)
         done, doing, blocked, rate = st.columns(4)
-        done.metric(
-            "Done", f"{summary.done} / {summary.total}", f"{summary.completion_percentage}%"
-        )
+        done.metric("Done", f"{summary.done} / {summary.total}")
         doing.metric("In progress", summary.in_progress)
         blocked.metric("Blocked", summary.blocked)
         rate.metric(
             "Success rate",
             "—" if summary.success_rate is None else f"{summary.success_rate:.0%}",
             help="done / (done + failed)",
+        )
+        st.progress(
+            summary.completion_rate, text=f"{summary.completion_percentage:g}% of the items done"
         )
 
         tab_board, tab_next, tab_progress = st.tabs(["Board", "What next?", "Progress"])
@@ -85,10 +86,10 @@ with show_error():
 
     st.divider()
     new, edit = st.columns(2)
-    with new, st.expander("➕ New work item", expanded=not everything):
+    with new, st.expander(":material/add: New work item", expanded=not everything):
         item_form(tracker, everything, agents)
     if everything:
-        with edit, st.expander("✏️ Edit a work item"):
+        with edit, st.expander(":material/edit: Edit a work item"):
             titles = {i.id: f"{i.title} ({i.status.replace('_', ' ')})" for i in everything}
             picked = st.selectbox("Item", list(titles), format_func=titles.get, key="edit-item")
             item_form(tracker, everything, agents, tracker.get(picked))

@@ -43,14 +43,18 @@ OUTCOME_COLORS = {
 THRESHOLD_COLOR = "#E45756"
 
 
-def style(fig: go.Figure, title: str, height: int = 380) -> go.Figure:
-    """The dashboard's common look: title, white template, legend above the plot."""
+def style(fig: go.Figure, title: str, height: int = 380, legend_below: bool = False) -> go.Figure:
+    """The dashboard's common look: title, white template, a horizontal legend above the plot
+    (or below it, where long names or facet titles would collide with it)."""
+    legend = {"orientation": "h", "xanchor": "right", "x": 1, "yanchor": "bottom", "y": 1.0}
+    if legend_below:
+        legend |= {"xanchor": "left", "x": 0, "yanchor": "top", "y": -0.12}
     fig.update_layout(
         title={"text": title, "x": 0, "xanchor": "left"},
         template=TEMPLATE,
         height=height,
         margin={"l": 10, "r": 10, "t": 60, "b": 10},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1},
+        legend=legend,
         legend_title_text="",
     )
     return fig
@@ -87,7 +91,7 @@ def decay_figure(
     _threshold_and_now(fig, threshold, now)
     fig.update_yaxes(range=[0, 1.05], title="effective confidence")
     fig.update_xaxes(title=None)
-    return style(fig, "Effective confidence over time", height=420)
+    return style(fig, "Effective confidence over time", height=460, legend_below=True)
 
 
 def average_curves_figure(
@@ -159,27 +163,28 @@ def learning_figure(rows: Sequence[Mapping[str, Any]]) -> go.Figure:
     fig.for_each_annotation(lambda a: a.update(text=a.text.split("=")[-1]))
     fig.update_xaxes(title=None)
     fig.update_yaxes(title=None)
-    return style(fig, "Memories learned over time, per agent", height=400)
+    return style(fig, "Memories learned over time, per agent", height=420, legend_below=True)
 
 
 def success_figure(rows: Sequence[Mapping[str, Any]]) -> go.Figure:
-    """Success rate of outcomes per task type and agent, with the number of outcomes."""
-    frame = pd.DataFrame(rows)
+    """Success rate of outcomes per task type (one bar per type and agent), labelled with
+    successes out of outcomes."""
+    frame = pd.DataFrame(rows).sort_values(["agent", "task_type"], ascending=False)
     frame["label"] = [
         f"{s}/{n}" for s, n in zip(frame["successes"], frame["outcomes"], strict=True)
     ]
     fig = px.bar(
         frame,
-        x="task_type",
-        y="success_rate",
+        y="task_type",
+        x="success_rate",
         color="agent",
-        barmode="group",
+        orientation="h",
         text="label",
         hover_data={"outcomes": True, "successes": True},
     )
-    fig.update_yaxes(range=[0, 1.1], tickformat=".0%", title="success rate")
-    fig.update_xaxes(title=None)
-    return style(fig, "Success rate by task type")
+    fig.update_xaxes(range=[0, 1.05], tickformat=".0%", title="success rate")
+    fig.update_yaxes(title=None)
+    return style(fig, "Success rate by task type", height=120 + 28 * len(frame))
 
 
 def burndown_figure(rows: Sequence[Mapping[str, Any]]) -> go.Figure:

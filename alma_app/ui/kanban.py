@@ -21,15 +21,16 @@ if TYPE_CHECKING:
     from alma_app.api import ALMA
 
 STATUS_TITLES = {
-    "pending": "⏳ Pending",
-    "in_progress": "🔨 In progress",
-    "blocked": "⛔ Blocked",
-    "review": "👀 Review",
-    "done": "✅ Done",
-    "failed": "❌ Failed",
+    "pending": ":material/schedule: Pending",
+    "in_progress": ":material/construction: In progress",
+    "blocked": ":material/block: Blocked",
+    "review": ":material/visibility: Review",
+    "done": ":material/check_circle: Done",
+    "failed": ":material/cancel: Failed",
 }
 MESSAGE_KEY = "kanban.message"
 UNASSIGNED = "(unassigned)"
+DONE_SHOWN = 5  # the done column shows the latest few unless asked for all
 
 
 def tracker_for(alma: ALMA) -> ProgressTracker:
@@ -51,9 +52,9 @@ def show_message() -> None:
     """Show, once, what the last action did."""
     kind, text = st.session_state.pop(MESSAGE_KEY, (None, None))
     if kind == "error":
-        st.error(text, icon="🚫")
+        st.error(text, icon=":material/block:")
     elif kind == "success":
-        st.success(text, icon="✅")
+        st.success(text, icon=":material/check_circle:")
 
 
 def _move(tracker: ProgressTracker, item: WorkItem, status: str) -> None:
@@ -69,13 +70,16 @@ def card(tracker: ProgressTracker, item: WorkItem, board: dict[str, WorkItem]) -
     """One card: title, agent, priority, what it waits on and blocks, and its moves."""
     with st.container(border=True, key=f"card-{item.id}"):
         st.markdown(f"**{item.title}**")
-        st.caption(f"👤 {item.agent or 'unassigned'} · ⭐ P{item.priority} · {item.item_type}")
+        st.caption(
+            f":material/person: {item.agent or 'unassigned'} · :material/flag: P{item.priority} · "
+            f"{item.item_type}"
+        )
         waiting = [board[d] for d in item.blocked_by if d in board and board[d].status != "done"]
         if waiting:
             names = ", ".join(f"“{w.title}” ({w.status.replace('_', ' ')})" for w in waiting)
-            st.markdown(f":red[⛔ waits on {names}]")
+            st.markdown(f":red[:material/block: waits on {names}]")
         if item.blocks:
-            st.caption(f"🔗 blocks {len(item.blocks)} item(s)")
+            st.caption(f":material/link: blocks {len(item.blocks)} item(s)")
         with st.popover("Move", use_container_width=True):
             allowed = TRANSITIONS[item.status]
             for status in WORK_STATUSES:
@@ -95,19 +99,27 @@ def card(tracker: ProgressTracker, item: WorkItem, board: dict[str, WorkItem]) -
 def board_view(
     tracker: ProgressTracker, items: Sequence[WorkItem], everything: list[WorkItem]
 ) -> None:
-    """One column per status, highest priority on top."""
+    """One column per status, highest priority on top; only the latest done items unless the
+    user asks for all of them."""
     board = {i.id: i for i in everything}
+    show_all_done = st.toggle("Show every done item", key="kanban.all_done")
     columns = st.columns(len(WORK_STATUSES), gap="small")
     for column, status in zip(columns, WORK_STATUSES, strict=True):
         here = sorted(
             (i for i in items if i.status == status), key=lambda i: (-i.priority, i.created_at)
         )
+        hidden = 0
+        if status == "done" and not show_all_done and len(here) > DONE_SHOWN:
+            here = sorted(here, key=lambda i: i.completed_at or i.updated_at, reverse=True)
+            hidden, here = len(here) - DONE_SHOWN, here[:DONE_SHOWN]
         with column:
-            st.markdown(f"#### {STATUS_TITLES[status]} · {len(here)}")
+            st.markdown(f"**{STATUS_TITLES[status]}** · {len(here) + hidden}")
             if not here:
                 st.caption("Nothing here.")
             for item in here:
                 card(tracker, item, board)
+            if hidden:
+                st.caption(f"…and {hidden} older done item(s)")
 
 
 def _lines(text: str) -> list[str]:
@@ -131,35 +143,45 @@ def item_form(
     if item is not None and item.item_type not in types:
         types.append(item.item_type)
     with st.form(key, clear_on_submit=item is None):
-        title = st.text_input("Title", value=item.title if item else "")
-        description = st.text_area("Description", value=item.description if item else "")
+        title = st.text_input("Title", value=item.title if item else "", key=f"{key}-title")
+        description = st.text_area(
+            "Description", value=item.description if item else "", key=f"{key}-description"
+        )
         left, middle, right = st.columns(3)
         agent = left.selectbox(
             "Agent",
             agent_choices,
             index=agent_choices.index(item.agent) if item and item.agent else 0,
+            key=f"{key}-agent",
         )
         item_type = middle.selectbox(
-            "Type", types, index=types.index(item.item_type) if item else 0
+            "Type", types, index=types.index(item.item_type) if item else 0, key=f"{key}-type"
         )
-        priority = right.slider("Priority", 0, 100, value=item.priority if item else 50)
+        priority = right.slider(
+            "Priority", 0, 100, value=item.priority if item else 50, key=f"{key}-priority"
+        )
         blocked_by = st.multiselect(
             "Blocked by (waits on these items)",
             list(titles),
             default=[d for d in (item.blocked_by if item else []) if d in titles],
             format_func=titles.get,
+            key=f"{key}-blocked-by",
         )
         criteria = st.text_area(
             "Acceptance criteria (one per line)",
             value="\n".join(item.acceptance_criteria) if item else "",
+            key=f"{key}-criteria",
         )
         estimate = st.number_input(
             "Estimate (hours, 0 = none)",
             min_value=0.0,
             value=float(item.estimate_hours or 0.0) if item else 0.0,
             step=0.5,
+            key=f"{key}-estimate",
         )
-        submitted = st.form_submit_button("Save changes" if item else "Create item", type="primary")
+        submitted = st.form_submit_button(
+            "Save changes" if item else "Create item", type="primary", key=f"{key}-submit"
+        )
     if not submitted:
         return
     fields: dict[str, Any] = {
@@ -180,6 +202,6 @@ def item_form(
             tracker.update(item.id, actor=HUMAN, **fields)
             say("success", f"Saved “{title}”.")
     except AlmaError as exc:
-        st.error(str(exc), icon="🚫")
+        st.error(str(exc), icon=":material/block:")
         return
     st.rerun()

@@ -1,0 +1,100 @@
+"""In a real browser: the kanban board moves cards (and refuses illegal moves, saying why), a
+handoff found by search opens with what the store holds, and every page of part 2 draws its
+charts from the sample data. Screenshots of these pages go to docs/."""
+
+from pathlib import Path
+
+from alma_app.progress import ProgressTracker
+from alma_app.session import SessionManager
+
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+
+
+def shot(page, name: str) -> None:
+    """Screenshot the whole page: Streamlit scrolls inside its main area, so grow the viewport
+    to the content's height (capped) first."""
+    DOCS.mkdir(exist_ok=True)
+    height = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
+    page.set_viewport_size({"width": 1400, "height": min(max(height, 1000), 3200)})
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(DOCS / name))
+
+
+def open_page(page, server: str, settle, path: str) -> None:
+    """Open the app at its entry first: until streamlit_app.py has run once, Streamlit serves
+    the pages/ folder as a classic multipage app and skips st.navigation."""
+    page.goto(server)
+    settle(page)
+    page.goto(f"{server}/{path}")
+    settle(page)
+
+
+def move(page, settle, item_id: str, status: str) -> None:
+    page.locator(f".st-key-card-{item_id}").get_by_role("button", name="Move").click()
+    page.locator(f".st-key-move-{item_id}-{status} button").click()
+    settle(page)
+
+
+def test_moving_kanban_cards_reaches_the_store(page, server, settle, alma_of):
+    open_page(page, server, settle, "work_items")
+    page.get_by_text("Work items").first.wait_for()
+    page.locator(".js-plotly-plot").first.wait_for(state="attached")
+
+    # An illegal move: the blocked item still waits on an unfinished one.
+    move(page, settle, "sd-wi-16", "in_progress")
+    alert = page.locator('[data-testid="stAlert"]', has_text="Cannot move")
+    alert.wait_for()
+    assert "waits on 'sd-wi-17'" in alert.inner_text()
+    tracker = ProgressTracker("acme-webshop", alma=alma_of())
+    assert tracker.get("sd-wi-16").status == "blocked"
+
+    # A legal one: finishing the PgBouncer item frees the item that waited on it.
+    move(page, settle, "sd-wi-17", "done")
+    page.locator('[data-testid="stAlert"]', has_text="Moved").wait_for()
+    assert tracker.get("sd-wi-17").status == "done"
+    assert tracker.get("sd-wi-16").status == "pending"
+    done_column = page.locator('[data-testid="stColumn"]', has_text="Done ·").first
+    assert "Add PgBouncer in transaction mode" in done_column.inner_text()
+    shot(page, "work_items.png")
+
+
+def test_a_searched_handoff_opens_with_its_stored_content(page, server, settle, alma_of):
+    open_page(page, server, settle, "sessions")
+    page.get_by_text("Sessions & handoffs").first.wait_for()
+    page.locator(".js-plotly-plot").first.wait_for(state="attached")
+
+    page.get_by_placeholder("e.g. flaky payment test").fill("MFA TOTP sign-in")
+    page.keyboard.press("Enter")
+    settle(page)
+    page.get_by_role("button", name="Automate MFA sign-in test on staging").click()
+    settle(page)
+
+    stored = next(
+        h
+        for h in SessionManager("acme-webshop", alma=alma_of()).list_handoffs("helena", limit=50)
+        if h.session_id == "sd-sess-12"
+    )
+    detail = page.locator(".st-key-handoff-detail")
+    detail.get_by_text(stored.goal).wait_for()
+    text = detail.inner_text()
+    assert stored.last_action in text
+    assert all(step in text for step in stored.next_steps)
+    assert all(blocker in text for blocker in stored.blockers)
+    assert "failure" in text
+    reload_text = page.locator('[data-testid="stCode"]').inner_text()
+    assert "Quick reload: helena" in reload_text
+    shot(page, "sessions.png")
+
+
+def test_confidence_and_analytics_pages_draw_their_charts(page, server, settle):
+    open_page(page, server, settle, "confidence")
+    page.get_by_text("Confidence & forgetting").first.wait_for()
+    page.locator(".js-plotly-plot").nth(1).wait_for()
+    assert page.locator(".js-plotly-plot .scatterlayer .trace").count() >= 1
+    shot(page, "confidence.png")
+
+    open_page(page, server, settle, "analytics")
+    page.get_by_text("Memory health").first.wait_for()
+    page.locator(".js-plotly-plot").nth(2).wait_for()
+    assert page.locator(".js-plotly-plot").count() == 3
+    shot(page, "analytics.png")
