@@ -87,7 +87,7 @@ with show_error():
     )
     never.caption(f"{health['never_used']} of {total} memories")
     if health["pairs"]:
-        with st.expander(f"{len(health['pairs'])} near-duplicate pairs"):
+        with st.expander(f"Near-duplicate pairs ({len(health['pairs'])})"):
             st.dataframe(
                 [
                     {

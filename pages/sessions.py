@@ -111,11 +111,12 @@ with show_error():
     listing, detail = st.columns([2, 3], gap="large")
     with listing:
         st.subheader("Search handoffs")
+        st.caption("Across every agent's handoffs: goals, actions, decisions, blockers, risks.")
         query = st.text_input(
             "Search", placeholder="e.g. flaky payment test", label_visibility="collapsed"
         )
         if query.strip():
-            hits = manager.search_handoffs(query, agent=agent, limit=8)
+            hits = manager.search_handoffs(query, limit=8)  # every agent's handoffs
             if not hits:
                 st.caption("No handoff matches.")
             for hit in hits:
