@@ -12,8 +12,10 @@ from alma_app import analytics
 from alma_app.api import ALMA, HUMAN
 from alma_app.errors import AlmaError
 
-AGENT_KEY = "alma_agent"  # the agent filter, shared by every page for the whole session
+AGENT_KEY = "alma_agent"  # the agent filter widget
+AGENT_CHOICE = "alma:agent"  # ... and its value, shared by every page for the whole session
 REVIEWER_KEY = "alma_reviewer"  # who is recorded as the actor of changes made here
+REVIEWER_CHOICE = "alma:reviewer"
 ALL_AGENTS = "All agents"
 
 
@@ -39,13 +41,16 @@ def sidebar(alma: ALMA) -> Scope:
             counts = {}
         agents = sorted(set(alma.settings.agents) | {a for a in counts if a != analytics.USERS})
         options = [ALL_AGENTS, *agents]
-        if st.session_state.get(AGENT_KEY) not in options:
-            st.session_state[AGENT_KEY] = ALL_AGENTS
+        # Widget state does not survive a page switch; the choice lives under its own key.
+        if st.session_state.get(AGENT_CHOICE) not in options:
+            st.session_state[AGENT_CHOICE] = ALL_AGENTS  # new session, or its memories are gone
+        st.session_state[AGENT_KEY] = st.session_state[AGENT_CHOICE]
         choice = st.selectbox(
             "Agent",
             options,
             key=AGENT_KEY,
-            persist_state="session",
+            on_change=_keep,
+            args=(AGENT_KEY, AGENT_CHOICE),
             format_func=lambda name: _agent_label(name, counts),
             help="Every page shows this agent's memories only.",
         )
@@ -56,11 +61,12 @@ def sidebar(alma: ALMA) -> Scope:
             # Without the app's navigation (a page run alone, as in tests) there is no link.
             with suppress(StreamlitAPIException):
                 st.page_link("pages/review.py", label="Open the review queue", icon="📝")
+        st.session_state[REVIEWER_KEY] = st.session_state.setdefault(REVIEWER_CHOICE, HUMAN)
         reviewer = st.text_input(
             "Reviewing as",
-            value=HUMAN,
             key=REVIEWER_KEY,
-            persist_state="session",
+            on_change=_keep,
+            args=(REVIEWER_KEY, REVIEWER_CHOICE),
             help="Recorded as the actor of your approvals, edits and deletions.",
         )
     return Scope(
@@ -69,6 +75,10 @@ def sidebar(alma: ALMA) -> Scope:
         pending=pending,
         agents=tuple(agents),
     )
+
+
+def _keep(widget_key: str, choice_key: str) -> None:
+    st.session_state[choice_key] = st.session_state[widget_key]
 
 
 def _agent_label(name: str, counts: dict[str, dict[str, int]]) -> str:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
+from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 
 from alma_app import ALMA
 from alma_app.sample import load_sample_memories
@@ -37,3 +39,31 @@ def empty_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("ALMA_CONFIG", str(path))
     monkeypatch.chdir(ROOT)
     return path
+
+
+@pytest.fixture
+def store(sample_config: Path) -> Iterator[ALMA]:
+    """A second handle on the page's store, to check what the page changed."""
+    alma = ALMA.from_config(sample_config)
+    yield alma
+    alma.close()
+
+
+@pytest.fixture
+def downloads(monkeypatch: pytest.MonkeyPatch) -> dict[str, tuple[bytes, str | None]]:
+    """Files the page offered for download, by media id: (content, file name).
+
+    Streamlit keeps download data in its media storage; this records what is stored there
+    (the storage itself still runs) so that a test can read the file a button would deliver.
+    """
+    files: dict[str, tuple[bytes, str | None]] = {}
+    original = MemoryMediaFileStorage.load_and_get_id
+
+    def record(self, path_or_data, mimetype, kind, filename=None):  # type: ignore[no-untyped-def]
+        file_id = original(self, path_or_data, mimetype, kind, filename)
+        data = path_or_data.encode() if isinstance(path_or_data, str) else path_or_data
+        files[file_id] = (bytes(data), filename)
+        return file_id
+
+    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", record)
+    return files
