@@ -74,7 +74,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """Create the sample config if there is none, then load the sample data (idempotent)."""
-    from alma_app.sample import SAMPLE_DIR, load_sample_memories
+    from alma_app.sample import SAMPLE_DIR, load_sample_board, load_sample_memories
 
     path = resolve_config_path(args.config)
     if not path.exists():
@@ -83,7 +83,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print(f"wrote {path} from sample_data/config.yaml")
     alma = _open(args)
     added = load_sample_memories(alma)
-    print(f"sample data: {added} memories added; store holds {alma.stats()['total']}")
+    board = load_sample_board(alma)
+    print(
+        f"sample data: {added} memories and {board} work items/handoffs added; "
+        f"store holds {alma.stats()['total']} memories"
+    )
     return 0
 
 
