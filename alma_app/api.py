@@ -38,6 +38,7 @@ from alma_app.types import (
     UserPreference,
     utcnow,
 )
+from alma_app.usage import UsageRecorder
 
 _SLICE_FIELDS = {
     "heuristic": "heuristics",
@@ -84,6 +85,7 @@ class ALMA:
         self._cache: OrderedDict[tuple, MemorySlice] = OrderedDict()
         self._cache_lock = threading.Lock()
         self._progress: ProgressTracker | None = None
+        self.usage = UsageRecorder(self.store, self.settings.project_id)
         self._sessions: SessionManager | None = None
 
     @classmethod
@@ -180,6 +182,7 @@ class ALMA:
                 while len(self._cache) > 512:
                     self._cache.popitem(last=False)
             result = copy.copy(result)
+        self.usage.record(agent, [m.id for m in result.all()])
         result.retrieval_time_ms = (time.perf_counter() - started) * 1000
         return result
 
@@ -461,4 +464,5 @@ class ALMA:
         return ALMA(replace(self.settings, **changes), embedder=self.embedder)
 
     def close(self) -> None:
+        self.usage.close()
         self.store.close()

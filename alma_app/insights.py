@@ -252,15 +252,14 @@ def duplicate_pairs(alma: ALMA, similarity: float, window: int = 2000, limit: in
 
 
 def most_retrieved(alma: ALMA, limit: int = 10) -> Rows:
-    """Memories by how often agents retrieved them, from `retrieve` events of entity memory.
-
-    The core does not log retrievals yet, so this is empty until it does; pages say so rather
-    than show a guess. Rows {memory_id, retrievals, last_retrieved}.
-    """
+    """Memories by how often agents retrieved them (usage events, flushed in batches by
+    alma_app.usage). Rows {memory_id, retrievals, agents, last_retrieved}."""
     limit = _count("limit", limit, 1, 1000)
     query = (
-        'SELECT entity_id AS memory_id, count(*) AS retrievals, max("at") AS last_retrieved '
-        "FROM events WHERE project_id = ? AND entity = 'memory' AND action = 'retrieve' "
+        "SELECT entity_id AS memory_id, "
+        "sum(CAST(json_extract(\"after\", '$.count') AS BIGINT)) AS retrievals, "
+        'count(DISTINCT actor) AS agents, max("at") AS last_retrieved '
+        "FROM events WHERE project_id = ? AND entity = 'usage' AND action = 'retrieve' "
         "GROUP BY entity_id ORDER BY retrievals DESC, memory_id LIMIT ?"
     )
     return _rows(alma, query, [alma.project_id, limit], ["events"])
