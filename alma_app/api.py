@@ -270,6 +270,12 @@ class ALMA:
             raise MemoryNotFound(memory_id)
         return memory
 
+    def get_memories(self, memory_ids: list[str]) -> list[Memory]:
+        """The memories that exist among the ids, in the order given (missing ones skipped)."""
+        for memory_id in memory_ids:
+            check_text("memory_ids", memory_id)
+        return [m for m in self.repo.get_many(memory_ids) if m.project_id == self.project_id]
+
     def list_memories(
         self,
         *,

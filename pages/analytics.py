@@ -107,9 +107,23 @@ with show_error():
     retrieved = insights.most_retrieved(alma)
     if not retrieved:
         st.info(
-            "Retrieval counts are not recorded yet: ALMA does not log which memories "
-            "retrieve() returns, so this panel stays empty rather than guess.",
+            "No retrievals recorded yet. Every memory that retrieve() returns to an agent is "
+            "counted (flushed to the store every few seconds); the ranking appears here then.",
             icon=":material/info:",
         )
     else:
-        st.dataframe(retrieved, hide_index=True, width="stretch")
+        found = {m.id: m for m in alma.get_memories([r["memory_id"] for r in retrieved])}
+        st.dataframe(
+            [
+                {
+                    "memory": found[r["memory_id"]].summary()
+                    if r["memory_id"] in found
+                    else "(deleted)",
+                    "type": found[r["memory_id"]].TYPE if r["memory_id"] in found else "",
+                    **r,
+                }
+                for r in retrieved
+            ],
+            hide_index=True,
+            width="stretch",
+        )
