@@ -44,9 +44,14 @@ format: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-## make bench: benchmarks print figures and write JSON under benchmarks/results/
+## make bench: benchmarks print figures and write JSON under benchmarks/results/ (docs/benchmarks.md)
+## vs_alma_memory.py installs the original alma-memory into .venv-peer on its first run.
 bench: $(VENV)/.installed-test
 	$(PY) benchmarks/core.py
+	$(PY) benchmarks/learning_mix.py
+	$(PY) benchmarks/quality.py
+	$(PY) benchmarks/vs_alma_memory.py
+	$(PY) benchmarks/dashboard.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

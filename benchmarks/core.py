@@ -1,4 +1,5 @@
-"""Core benchmark: retrieve latency at 1k / 10k / 100k memories, single writes, bulk ingest.
+"""Core benchmark: retrieve latency at 1k / 10k / 100k memories, single writes, single learn(),
+forget, bulk ingest, the dashboard's Memories page first render, peak RSS.
 
 Every figure uses the real MiniLM model. Building the 100k store needs 100k embeddings (~4-5
 minutes on 2 cores); they are cached under benchmarks/results/ so later runs skip that step.
@@ -26,8 +27,16 @@ import numpy as np
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from alma_app import ALMA, MiniLMEmbedder  # noqa: E402
-from benchmarks.workload import make_memories, make_queries  # noqa: E402
+from alma_app import ALMA, MiniLMEmbedder
+from benchmarks.workload import (
+    ACTIONS,
+    AREAS,
+    PROBLEMS,
+    TASK_TYPES,
+    TECHNIQUES,
+    make_memories,
+    make_queries,
+)
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -75,8 +84,12 @@ def bench_bulk_ingest(embedder: MiniLMEmbedder, root: Path, count: int = 2000) -
 
 
 def build_store(size: int, memories, vectors, embedder, root: Path) -> ALMA:
-    alma = ALMA(project_id="bench", storage_dir=str(root / f"store-{size}"), embedder=embedder,
-                compact_every=10_000)
+    alma = ALMA(
+        project_id="bench",
+        storage_dir=str(root / f"store-{size}"),
+        embedder=embedder,
+        compact_every=10_000,
+    )
     batch = 5000
     for start in range(0, size, batch):
         chunk = memories[start : start + batch]
@@ -107,10 +120,68 @@ def bench_single_writes(alma: ALMA, count: int = 200) -> list[float]:
     return times
 
 
+def bench_learn(alma: ALMA, count: int = 100) -> list[float]:
+    """learn() on a populated store: embed, store the outcome, look for similar strategies."""
+    rng = random.Random(5)
+    times = []
+    for i in range(count):
+        agent = f"agent-{i % 10}"
+        task = f"{rng.choice(ACTIONS)} the {rng.choice(AREAS)} with {rng.choice(PROBLEMS)} ({i})"
+        started = time.perf_counter()
+        alma.learn(
+            agent,
+            task,
+            rng.choice(["success", "failure"]),
+            rng.choice(TECHNIQUES),
+            task_type=rng.choice(TASK_TYPES),
+        )
+        times.append((time.perf_counter() - started) * 1000)
+    return times
+
+
+def bench_forget(alma: ALMA) -> dict[str, float]:
+    """forget() over the whole store: a dry run, then the real one (archive + delete + events)."""
+    started = time.perf_counter()
+    dry = alma.forget(dry_run=True)
+    dry_ms = (time.perf_counter() - started) * 1000
+    started = time.perf_counter()
+    done = alma.forget()
+    return {
+        "forget_dry_run_ms": round(dry_ms, 1),
+        "forget_ms": round((time.perf_counter() - started) * 1000, 1),
+        "forgotten": done.count,
+        "forgotten_dry_run": dry.count,
+    }
+
+
+def bench_dashboard(size: int, runs: int = 3) -> float:
+    """Median first render of the Memories page (benchmarks/dashboard.py, its cached store)."""
+    from benchmarks import dashboard
+
+    previous = os.environ.get("ALMA_CONFIG")
+    os.environ["ALMA_CONFIG"] = str(dashboard.build_store(size))
+    cwd = os.getcwd()
+    os.chdir(dashboard.ROOT)
+    try:
+        return statistics.median(dashboard.time_page("memories", runs))
+    finally:
+        os.chdir(cwd)
+        if previous is None:
+            os.environ.pop("ALMA_CONFIG", None)
+        else:
+            os.environ["ALMA_CONFIG"] = previous
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", default="1000,10000,100000")
     parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument(
+        "--dashboard-size",
+        type=int,
+        default=100_000,
+        help="memories in the store the Memories page renders (0 to skip)",
+    )
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
 
@@ -121,7 +192,9 @@ def main() -> None:
     queries = make_queries(args.queries, seed=2)
     root = Path(tempfile.mkdtemp(prefix="alma-bench-"))
     results: dict[str, object] = {
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "machine": (
+            f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+        ),
         "sizes": {},
     }
     try:
@@ -143,10 +216,18 @@ def main() -> None:
                 results["single_write_p50_ms"] = round(statistics.median(writes), 2)
                 results["single_write_p95_ms"] = round(percentile(writes, 95), 2)
                 results["single_write_store_size"] = size
+                learns = bench_learn(alma)
+                results["learn_p50_ms"] = round(statistics.median(learns), 2)
+                results["learn_p95_ms"] = round(percentile(learns, 95), 2)
+                results.update(bench_forget(alma))
             results["sizes"][str(size)] = entry  # type: ignore[index]
             alma.close()
             print(f"  {size}: {entry}", flush=True)
-        results["peak_rss_mb"] = round(peak_rss_mb(), 1)
+        results["peak_rss_mb"] = round(peak_rss_mb(), 1)  # before the dashboard's own store
+        if args.dashboard_size:
+            print(f"dashboard Memories page at {args.dashboard_size} memories…", flush=True)
+            results["memories_page_first_render_s"] = round(bench_dashboard(args.dashboard_size), 3)
+            results["memories_page_store_size"] = args.dashboard_size
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
@@ -154,11 +235,25 @@ def main() -> None:
     print(f"{'memories':>10} | {'retrieve p50 ms':>15} | {'retrieve p95 ms':>15}")
     for size, entry in results["sizes"].items():  # type: ignore[union-attr]
         print(f"{size:>10} | {entry['retrieve_p50_ms']:>15} | {entry['retrieve_p95_ms']:>15}")
-    print(f"single write p50 {results.get('single_write_p50_ms')} ms, "
-          f"p95 {results.get('single_write_p95_ms')} ms "
-          f"(store of {results.get('single_write_store_size')})")
-    print(f"bulk ingest {results['bulk_ingest_per_s']} memories/s; "
-          f"peak RSS {results['peak_rss_mb']} MB")
+    print(
+        f"single write p50 {results.get('single_write_p50_ms')} ms, "
+        f"p95 {results.get('single_write_p95_ms')} ms "
+        f"(store of {results.get('single_write_store_size')})"
+    )
+    print(
+        f"learn() p50 {results.get('learn_p50_ms')} ms, p95 {results.get('learn_p95_ms')} ms; "
+        f"forget {results.get('forget_ms')} ms for {results.get('forgotten')} memories "
+        f"(dry run {results.get('forget_dry_run_ms')} ms)"
+    )
+    if "memories_page_first_render_s" in results:
+        print(
+            f"Memories page first render {results['memories_page_first_render_s']} s "
+            f"({results['memories_page_store_size']} memories)"
+        )
+    print(
+        f"bulk ingest {results['bulk_ingest_per_s']} memories/s; "
+        f"peak RSS {results['peak_rss_mb']} MB"
+    )
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "core.json").write_text(json.dumps(results, indent=2))
     print(f"wrote {RESULTS / 'core.json'}")
