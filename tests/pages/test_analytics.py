@@ -46,7 +46,7 @@ def test_the_page_draws_its_three_charts_and_the_health_panel(alma):
     metrics = {m.label: m.value for m in app.metric}
     assert metrics["Stale"] == f"{health['shares']['stale']:.0%}"
     assert metrics["Never used"] == f"{health['shares']['never_used']:.0%}"
-    assert "Retrieval counts are not recorded yet" in app.info[0].value
+    assert "No retrievals recorded yet" in app.info[0].value
 
 
 def test_effective_confidence_in_sql_matches_the_core(alma):
@@ -135,3 +135,13 @@ def test_the_burn_down_ends_with_the_board_as_it_is(alma):
 def test_an_empty_store_says_how_to_fill_it(empty_config):
     app = run()
     assert "No memories yet" in app.info[0].value
+
+
+def test_memories_agents_retrieve_are_ranked_with_their_text(alma):
+    for _ in range(2):
+        alma.retrieve("data-testid selectors for the login form", agent="helena")
+    alma.usage.flush()
+    app = run()
+    table = app.dataframe[-1].value
+    assert set(table.columns) >= {"memory", "type", "retrievals"}
+    assert table["retrievals"].max() == 2
