@@ -2,21 +2,23 @@
 
 import streamlit as st
 
-st.set_page_config(page_title="ALMA — agent memory", page_icon="🧠", layout="wide")
+st.set_page_config(
+    page_title="ALMA — agent memory", page_icon=":material/psychology:", layout="wide"
+)
 
 # Navigation sections; add a page by adding its st.Page to a section (or a new section).
 PAGES = {
     "Memory": [
-        st.Page("pages/overview.py", title="Overview", icon="📊", default=True),
-        st.Page("pages/memories.py", title="Memories", icon="🧠"),
-        st.Page("pages/review.py", title="Review queue", icon="📝"),
-        st.Page("pages/export.py", title="Export", icon="📤"),
+        st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
+        st.Page("pages/memories.py", title="Memories", icon=":material/psychology:"),
+        st.Page("pages/review.py", title="Review queue", icon=":material/rate_review:"),
+        st.Page("pages/export.py", title="Export", icon=":material/ios_share:"),
     ],
     "Insight and work": [
-        st.Page("pages/confidence.py", title="Confidence", icon="📉"),
-        st.Page("pages/work_items.py", title="Work items", icon="🗂️"),
-        st.Page("pages/sessions.py", title="Sessions", icon="🤝"),
-        st.Page("pages/analytics.py", title="Analytics", icon="🔬"),
+        st.Page("pages/confidence.py", title="Confidence", icon=":material/trending_down:"),
+        st.Page("pages/work_items.py", title="Work items", icon=":material/view_kanban:"),
+        st.Page("pages/sessions.py", title="Sessions", icon=":material/handshake:"),
+        st.Page("pages/analytics.py", title="Analytics", icon=":material/analytics:"),
     ],
 }
 

@@ -13,7 +13,9 @@ st.caption(
     "memories elsewhere as JSONL or Parquet files that import back losslessly."
 )
 show_flash()
-prompt_tab, file_tab = st.tabs(["🧾 Prompt context", "📦 Memories as a file"])
+prompt_tab, file_tab = st.tabs(
+    [":material/receipt_long: Prompt context", ":material/inventory_2: Memories as a file"]
+)
 with prompt_tab:
     prompt_preview(alma, scope.agents, scope.agent)
 with file_tab:

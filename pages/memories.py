@@ -39,7 +39,7 @@ filters = memory_filters("memories", scope.agent)
 query = st.text_input(
     "Search",
     key="memories:query",
-    icon="🔍",
+    icon=":material/search:",
     placeholder="Search as an agent would — hybrid vector + keyword ranking, with each score",
 ).strip()
 
@@ -56,7 +56,9 @@ with show_error():
         )
         hits = [m for m in hits if filters.accepts(m)]
         if not hits:
-            st.info("No memory matches this search and these filters.", icon="🔍")
+            st.info(
+                "No memory matches this search and these filters.", icon=":material/search_off:"
+            )
         else:
             st.caption(
                 f"The **{len(hits)}** best matches, ranked as `retrieve` ranks them for agents "
@@ -81,11 +83,11 @@ with show_error():
             page = alma.list_memories(offset=0, **listing)
         if page.total == 0:
             if filters.kwargs():
-                st.info("No memory matches these filters.", icon="🧹")
+                st.info("No memory matches these filters.", icon=":material/filter_alt_off:")
             else:
                 st.info(
                     "No memories yet. Load the demo data with `alma demo`, or let agents learn.",
-                    icon="🌱",
+                    icon=":material/eco:",
                 )
         else:
             first = page.offset + 1

@@ -20,7 +20,7 @@ with show_error():
     if stats["total"] == 0:
         st.info(
             "The store is empty. Load the demo data with `alma demo`, or let agents learn.",
-            icon="🌱",
+            icon=":material/eco:",
         )
         st.stop()
 
@@ -66,13 +66,11 @@ with show_error():
     st.subheader("Memory growth", anchor=False)
     growth = pd.DataFrame(analytics.memory_growth(alma, scope.agent))
     growth["type"] = growth["type"].map(type_label)
-    area = px.area(
-        growth,
-        x="day",
-        y="total",
-        color="type",
-        labels={"total": "memories", "day": "", "type": ""},
-    )
+    # Every type on every day, so that the stacked areas only ever grow.
+    totals = growth.pivot_table(
+        index="day", columns="type", values="added", aggfunc="sum", fill_value=0
+    ).cumsum()
+    area = px.area(totals, labels={"value": "memories", "day": "", "type": ""})
     area.update_layout(margin=dict(t=10, b=10), height=320)
     st.plotly_chart(area, width="stretch")
 
@@ -82,7 +80,7 @@ with show_error():
         st.caption("Nothing has changed yet.")
     else:
         st.dataframe(
-            pd.DataFrame(activity),
+            pd.DataFrame(activity).fillna(""),
             hide_index=True,
             width="stretch",
             column_order=["at", "action", "actor", "type", "agent", "memory", "reason"],

@@ -32,7 +32,7 @@ with show_error():
             status="pending", agent=scope.agent, limit=100, order_by="created_at", descending=False
         )
         if page.total == 0:
-            st.success("Nothing waits for review. 🎉", icon="✅")
+            st.success("Nothing waits for review.", icon=":material/task_alt:")
         else:
             st.caption(f"**{page.total:,}** pending · the oldest {len(page.items)} shown")
             selected = memory_table(page.items, "review:table")
@@ -40,9 +40,9 @@ with show_error():
     else:
         memory, total = next_pending(alma, scope.agent)
         if total == 0:
-            st.success("Nothing waits for review. 🎉", icon="✅")
+            st.success("Nothing waits for review.", icon=":material/task_alt:")
         elif memory is None:
-            st.info(f"You skipped all {total} pending memories.", icon="⏭️")
+            st.info(f"You skipped all {total} pending memories.", icon=":material/skip_next:")
             st.button("Start over", on_click=st.session_state.pop, args=(SKIPPED_KEY,))
         else:
             skipped = len(st.session_state.get(SKIPPED_KEY, []))

@@ -56,7 +56,10 @@ def memory_detail(alma: ALMA, memory_id: str, reviewer: str) -> None:
     try:
         memory = alma.get_memory(memory_id)
     except MemoryNotFound:
-        st.info("This memory is not in the store any more (deleted or forgotten).", icon="🗂️")
+        st.info(
+            "This memory is not in the store any more (deleted or forgotten).",
+            icon=":material/inventory_2:",
+        )
         return
     except AlmaError as exc:
         st.error(str(exc))
@@ -94,13 +97,16 @@ def _quick_actions(alma: ALMA, memory: Memory, reviewer: str) -> None:
         if memory.status != "approved":
             st.button(
                 "Approve",
-                icon="✅",
+                icon=":material/check:",
                 key=f"{key}:approve",
                 on_click=run_action,
                 args=(lambda: _say(alma.approve([memory.id], reviewer=reviewer), "Approved"),),
             )
         if st.session_state.get(f"{key}:confirm"):
-            st.warning("Delete this memory? It moves to the archive; you can undo.", icon="🗑️")
+            st.warning(
+                "Delete this memory? It moves to the archive; you can undo.",
+                icon=":material/delete:",
+            )
             st.button(
                 "Yes, delete",
                 type="primary",
@@ -114,7 +120,7 @@ def _quick_actions(alma: ALMA, memory: Memory, reviewer: str) -> None:
         else:
             st.button(
                 "Delete…",
-                icon="🗑️",
+                icon=":material/delete:",
                 key=f"{key}:delete",
                 on_click=st.session_state.__setitem__,
                 args=(f"{key}:confirm", True),
@@ -142,7 +148,7 @@ def edit_form(alma: ALMA, memory: Memory, reviewer: str) -> None:
     with st.form(key):
         values = field_inputs(memory, key)
         reason = st.text_input("Reason for the change (optional)", key=f"{key}:reason")
-        saved = st.form_submit_button("Save changes", type="primary", icon="💾")
+        saved = st.form_submit_button("Save changes", type="primary", icon=":material/save:")
     if not saved:
         return
     with show_error():
@@ -228,7 +234,11 @@ def provenance(alma: ALMA, memory: Memory) -> None:
             except MemoryNotFound:
                 st.markdown(f"- `{outcome_id}` — no longer stored")
                 continue
-            verdict = "✅ succeeded" if getattr(outcome, "success", False) else "❌ failed"
+            verdict = (
+                ":green[:material/check_circle: succeeded]"
+                if getattr(outcome, "success", False)
+                else ":red[:material/cancel: failed]"
+            )
             st.markdown(f"- {verdict}: {outcome.summary()}  \n  `{outcome.id}`")
     session_id = getattr(memory, "session_id", None)
     if session_id:
@@ -290,7 +300,7 @@ def history(alma: ALMA, memory: Memory, reviewer: str) -> None:
             if number > 0 and (event.after or event.before):
                 st.button(
                     "Revert to this version",
-                    icon="⏪",
+                    icon=":material/history:",
                     key=f"revert:{event.id}",
                     on_click=run_action,
                     args=(lambda e=event: _revert(alma, memory.id, e, reviewer),),

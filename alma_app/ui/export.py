@@ -28,7 +28,7 @@ class PromptRequest:
 def prompt_preview(alma: ALMA, agents: tuple[str, ...], agent: str | None) -> None:
     """Ask like an agent does; show exactly what to_prompt() injects and what it costs."""
     if not agents:
-        st.info("No agent is configured or owns memories yet.", icon="🤖")
+        st.info("No agent is configured or owns memories yet.", icon=":material/smart_toy:")
         return
     with st.form("export:prompt"):
         who, user, budget, top_k = st.columns([2, 2, 1, 1])
@@ -39,7 +39,9 @@ def prompt_preview(alma: ALMA, agents: tuple[str, ...], agent: str | None) -> No
         task = st.text_area(
             "Task", placeholder="What is the agent about to do? e.g. Test the checkout form"
         )
-        asked = st.form_submit_button("Show prompt context", type="primary", icon="🔎")
+        asked = st.form_submit_button(
+            "Show prompt context", type="primary", icon=":material/search:"
+        )
     if asked:
         st.session_state[REQUEST_KEY] = PromptRequest(
             chosen, task.strip(), user_id.strip() or None, int(max_tokens), int(per_type)
@@ -63,7 +65,8 @@ def prompt_preview(alma: ALMA, agents: tuple[str, ...], agent: str | None) -> No
         took.metric("Retrieval", f"{memory_slice.retrieval_time_ms:.0f} ms")
         if not text:
             st.info(
-                f"No approved memory of **{request.agent}** is relevant to this task.", icon="🫙"
+                f"No approved memory of **{request.agent}** is relevant to this task.",
+                icon=":material/search_off:",
             )
             return
         st.code(text, language="markdown", wrap_lines=True)
@@ -72,7 +75,7 @@ def prompt_preview(alma: ALMA, agents: tuple[str, ...], agent: str | None) -> No
             data=text,
             file_name=f"alma-prompt-{request.agent}.md",
             mime="text/markdown",
-            icon="⬇️",
+            icon=":material/download:",
             on_click="ignore",
         )
 
@@ -96,7 +99,9 @@ def file_export(alma: ALMA, agent: str | None) -> None:
         wanted = (filters.signature(), fmt, embeddings)
         ready = st.session_state.get(FILE_KEY)
         stale = ready is None or ready[0] != wanted
-        if stale and st.button("Prepare the file", icon="📦", disabled=count == 0):
+        if stale and st.button(
+            "Prepare the file", icon=":material/inventory_2:", disabled=count == 0
+        ):
             data = export_bytes(alma, str(fmt), include_embeddings=embeddings, **filters.kwargs())
             st.session_state[FILE_KEY] = ready = (wanted, data)
         if ready is not None and ready[0] == wanted:
@@ -105,7 +110,7 @@ def file_export(alma: ALMA, agent: str | None) -> None:
                 data=ready[1],
                 file_name=f"alma-{alma.project_id}.{fmt}",
                 mime=MIME[str(fmt)],
-                icon="⬇️",
+                icon=":material/download:",
                 type="primary",
                 on_click="ignore",
             )

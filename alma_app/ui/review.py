@@ -9,7 +9,7 @@ from alma_app.errors import AlmaError
 from alma_app.types import Memory
 from alma_app.ui.detail import LONG_TEXT, changed_fields, field_inputs
 from alma_app.ui.state import flash, show_error
-from alma_app.ui.widgets import STATUS_LABELS, badges, type_label
+from alma_app.ui.widgets import STATUS_ICONS, TYPE_ICONS, badges, type_label
 
 SKIPPED_KEY = "review:skipped"  # ids passed over in this session, shown again on "start over"
 NEIGHBOURS = 5
@@ -48,17 +48,20 @@ def review_card(alma: ALMA, memory: Memory, reviewer: str) -> None:
             reason = st.text_input(
                 "Reason (needed to reject)", key=f"{key}:reason", placeholder="why not?"
             )
-            approve, reject, skip = st.columns(3)
-            approved = approve.form_submit_button(
-                "Approve", type="primary", icon="✅", shortcut="Ctrl+Enter", width="stretch"
-            )
-            rejected = reject.form_submit_button(
-                "Reject", icon="❌", shortcut="Ctrl+Shift+X", width="stretch"
-            )
-            skipped = skip.form_submit_button(
-                "Skip", icon="⏭️", shortcut="Ctrl+Shift+S", width="stretch"
-            )
-        st.caption("⌨️ Enter or Ctrl+Enter approves · Ctrl+Shift+X rejects · Ctrl+Shift+S skips")
+            with st.container(horizontal=True):
+                approved = st.form_submit_button(
+                    "Approve", type="primary", icon=":material/check:", shortcut="Ctrl+Enter"
+                )
+                rejected = st.form_submit_button(
+                    "Reject", icon=":material/close:", shortcut="Ctrl+Shift+X"
+                )
+                skipped = st.form_submit_button(
+                    "Skip", icon=":material/skip_next:", shortcut="Ctrl+Shift+S"
+                )
+        st.caption(
+            ":material/keyboard: Enter or Ctrl+Enter approves · Ctrl+Shift+X rejects · "
+            "Ctrl+Shift+S skips"
+        )
     with right:
         neighbours(alma, memory)
     if approved or rejected or skipped:
@@ -96,22 +99,30 @@ def neighbours(alma: ALMA, memory: Memory) -> None:
     """The closest memories already stored: possible duplicates or contradictions."""
     st.markdown("**Closest existing memories**")
     try:
-        hits = alma.search(memory.text(), agent=memory.agent, limit=NEIGHBOURS + 1)
+        hits = alma.search(memory.text(), agent=memory.agent, limit=3 * NEIGHBOURS)
     except AlmaError as exc:
         st.error(str(exc))
         return
-    hits = [h for h in hits if h.id != memory.id][:NEIGHBOURS]
+    # Hybrid search finds candidates by meaning and by words; the closest by meaning come first.
+    hits = sorted(
+        (h for h in hits if h.id != memory.id),
+        key=lambda h: h.score.similarity if h.score else 0.0,
+        reverse=True,
+    )[:NEIGHBOURS]
     if not hits:
         st.caption("Nothing similar is stored: this would be new knowledge.")
         return
     for hit in hits:
         similarity = hit.score.similarity if hit.score else 0.0
         with st.container(border=True):
-            flags = [type_label(hit.TYPE), STATUS_LABELS.get(hit.status, hit.status)]
+            flags = [
+                f"{TYPE_ICONS.get(hit.TYPE, '')} {type_label(hit.TYPE)}",
+                f"{STATUS_ICONS.get(hit.status, '')} {hit.status}",
+            ]
             if similarity >= DUPLICATE and hit.TYPE == memory.TYPE:
-                flags.append("**⚠️ likely duplicate**")
+                flags.append(":orange-badge[:material/content_copy: likely duplicate]")
             elif similarity >= RELATED and (memory.TYPE, hit.TYPE) in OPPOSITES:
-                flags.append("**⚡ may contradict**")
+                flags.append(":red-badge[:material/bolt: may contradict]")
             st.markdown(" · ".join(flags))
             st.markdown(hit.summary())
             st.progress(max(0.0, min(1.0, similarity)), text=f"similarity {similarity:.2f}")

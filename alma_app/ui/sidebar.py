@@ -32,7 +32,7 @@ class Scope:
 def sidebar(alma: ALMA) -> Scope:
     """Draw the sidebar and return the current scope."""
     with st.sidebar:
-        st.markdown(f"### 🧠 {alma.project_id}")
+        st.markdown(f"### :material/psychology: {alma.project_id}")
         st.caption(f"Store `{alma.settings.store_uri}`")
         try:
             counts = analytics.agent_counts(alma)
@@ -60,7 +60,9 @@ def sidebar(alma: ALMA) -> Scope:
         if pending:
             # Without the app's navigation (a page run alone, as in tests) there is no link.
             with suppress(StreamlitAPIException):
-                st.page_link("pages/review.py", label="Open the review queue", icon="📝")
+                st.page_link(
+                    "pages/review.py", label="Open the review queue", icon=":material/rate_review:"
+                )
         st.session_state[REVIEWER_KEY] = st.session_state.setdefault(REVIEWER_CHOICE, HUMAN)
         reviewer = st.text_input(
             "Reviewing as",

@@ -61,9 +61,9 @@ def show_flash() -> None:
     """Show, once, the messages the last action left, at the top of the page."""
     for kind, message in st.session_state.pop(FLASH_KEY, []):
         if kind == "error":
-            st.error(message, icon="⚠️")
+            st.error(message, icon=":material/error:")
         else:
-            st.success(message, icon="✅")
+            st.success(message, icon=":material/check_circle:")
 
 
 def run_action(action: Callable[[], str]) -> None:

@@ -19,15 +19,33 @@ from alma_app.transfer import export_bytes
 from alma_app.types import MEMORY_TYPES, STATUSES, Memory
 from alma_app.ui.state import generation, run_action
 
+# Material icons, not emoji: they come with Streamlit's own font, so they render everywhere.
 TYPE_LABELS = {
-    "heuristic": "💡 Heuristic",
-    "outcome": "🎯 Outcome",
-    "preference": "👤 Preference",
-    "domain_knowledge": "📚 Domain knowledge",
-    "anti_pattern": "⛔ Anti-pattern",
+    "heuristic": "Heuristic",
+    "outcome": "Outcome",
+    "preference": "Preference",
+    "domain_knowledge": "Domain knowledge",
+    "anti_pattern": "Anti-pattern",
 }
-STATUS_LABELS = {"pending": "🟡 pending", "approved": "🟢 approved", "rejected": "🔴 rejected"}
+TYPE_ICONS = {
+    "heuristic": ":material/lightbulb:",
+    "outcome": ":material/flag:",
+    "preference": ":material/person:",
+    "domain_knowledge": ":material/menu_book:",
+    "anti_pattern": ":material/block:",
+}
+STATUS_LABELS = {"pending": "Pending", "approved": "Approved", "rejected": "Rejected"}
 STATUS_COLORS = {"pending": "orange", "approved": "green", "rejected": "red"}
+STATUS_ICONS = {
+    "pending": ":material/hourglass_top:",
+    "approved": ":material/check_circle:",
+    "rejected": ":material/cancel:",
+}
+STATUS_CELLS = {  # text and background of the status cells in tables
+    "pending": "color: #92400E; background-color: #FEF3C7",
+    "approved": "color: #166534; background-color: #DCFCE7",
+    "rejected": "color: #991B1B; background-color: #FEE2E2",
+}
 ANY = "Any"
 UNDO_KEY = "alma_undo"  # ids of the memories the last deletion archived
 MIME = {"jsonl": "application/x-ndjson", "parquet": "application/vnd.apache.parquet"}
@@ -39,10 +57,16 @@ def type_label(memory_type: str) -> str:
 
 def badges(memory: Memory) -> None:
     """Status, type and owner of a memory as a row of badges."""
-    st.badge(memory.status, color=STATUS_COLORS.get(memory.status, "gray"))  # type: ignore[arg-type]
-    st.badge(type_label(memory.TYPE), color="violet")
+    st.badge(
+        memory.status,
+        icon=STATUS_ICONS.get(memory.status),
+        color=STATUS_COLORS.get(memory.status, "gray"),  # type: ignore[arg-type]
+    )
+    st.badge(type_label(memory.TYPE), icon=TYPE_ICONS.get(memory.TYPE), color="violet")
     owner = memory.agent or getattr(memory, "user_id", "") or "—"
-    st.badge(owner, icon="🤖" if memory.agent else "👤", color="gray")
+    st.badge(
+        owner, icon=":material/smart_toy:" if memory.agent else ":material/person:", color="gray"
+    )
 
 
 # ---------------------------------------------------------------------------------- filters
@@ -138,7 +162,7 @@ def memory_frame(memories: list[Memory], *, scores: bool = False) -> pd.DataFram
     for memory in memories:
         row: dict[str, Any] = {
             "id": memory.id,
-            "status": STATUS_LABELS.get(memory.status, memory.status),
+            "status": memory.status,
             "type": type_label(memory.TYPE),
             "owner": memory.agent or getattr(memory, "user_id", "") or "",
             "memory": memory.summary(),
@@ -162,7 +186,7 @@ def _column_config() -> dict[str, Any]:
     config: dict[str, Any] = {
         "id": st.column_config.TextColumn("ID", width="small"),
         "status": st.column_config.TextColumn("Status", width="small"),
-        "type": st.column_config.TextColumn("Type", width="small"),
+        "type": st.column_config.TextColumn("Type"),
         "owner": st.column_config.TextColumn("Agent / user", width="small"),
         "memory": st.column_config.TextColumn("Memory", width="large"),
         "confidence": st.column_config.ProgressColumn(
@@ -182,8 +206,9 @@ def _column_config() -> dict[str, Any]:
 def memory_table(memories: list[Memory], key: str, *, scores: bool = False) -> list[str]:
     """A selectable table of memories; returns the ids of the selected rows."""
     frame = memory_frame(memories, scores=scores)
+    styled = frame.style.map(lambda s: STATUS_CELLS.get(s, ""), subset=["status"])
     event = st.dataframe(
-        frame,
+        styled,
         key=f"{key}:{generation()}",
         hide_index=True,
         on_select="rerun",
@@ -209,14 +234,14 @@ def bulk_actions(alma: ALMA, ids: list[str], key: str, reviewer: str) -> None:
     approve, reject, delete, jsonl, parquet = st.columns(5)
     approve.button(
         "Approve",
-        icon="✅",
+        icon=":material/check:",
         key=f"{key}:approve",
         disabled=not ids,
         on_click=run_action,
         args=(lambda: _approve(alma, ids, reviewer),),
         width="stretch",
     )
-    popover = reject.popover("Reject…", icon="❌", disabled=not ids, width="stretch")
+    popover = reject.popover("Reject…", icon=":material/close:", disabled=not ids, width="stretch")
     with popover, st.form(f"{key}:reject-form", border=False):
         st.text_input("Why reject?", key=f"{key}:reason", placeholder="e.g. wrong for our stack")
         st.form_submit_button(
@@ -227,7 +252,7 @@ def bulk_actions(alma: ALMA, ids: list[str], key: str, reviewer: str) -> None:
         )
     delete.button(
         "Delete…",
-        icon="🗑️",
+        icon=":material/delete:",
         key=f"{key}:delete",
         disabled=not ids,
         on_click=st.session_state.__setitem__,
@@ -240,7 +265,7 @@ def bulk_actions(alma: ALMA, ids: list[str], key: str, reviewer: str) -> None:
             data=export_bytes(alma, fmt, ids) if ids else b"",
             file_name=f"alma-{count}-memories.{fmt}",
             mime=MIME[fmt],
-            icon="⬇️",
+            icon=":material/download:",
             key=f"{key}:{fmt}",
             disabled=not ids,
             on_click="ignore",
@@ -265,7 +290,7 @@ def _confirm_delete(alma: ALMA, confirm_key: str, reviewer: str) -> None:
         st.warning(
             f"Delete **{len(ids)}** {noun}? They move to the archive: agents stop seeing them, "
             "and you can undo this.",
-            icon="🗑️",
+            icon=":material/delete:",
         )
         yes, no, _ = st.columns([1, 1, 4])
         yes.button(
@@ -296,10 +321,10 @@ def undo_banner(alma: ALMA, reviewer: str) -> None:
         return
     note, undo, dismiss = st.columns([6, 1, 1], vertical_alignment="center")
     noun = "memory was" if len(ids) == 1 else "memories were"
-    note.info(f"{len(ids)} {noun} deleted.", icon="🗑️")
+    note.info(f"{len(ids)} {noun} deleted.", icon=":material/delete:")
     undo.button(
         "Undo",
-        icon="↩️",
+        icon=":material/undo:",
         key="alma_undo:do",
         on_click=run_action,
         args=(lambda: _restore(alma, ids, reviewer),),

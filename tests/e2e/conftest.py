@@ -171,3 +171,41 @@ def settle():
         )
 
     return wait
+
+
+DOCS = ROOT / "docs"
+
+
+@pytest.fixture
+def open_app_page(server: str, settle):
+    """Open a page of the app by its URL path. The entry runs first: until streamlit_app.py has
+    run once, Streamlit serves pages/ as a classic multipage app and skips st.navigation."""
+
+    def go(page, path: str = "", query: str = "") -> None:
+        page.goto(server)
+        settle(page)
+        if path or query:
+            page.goto(f"{server}/{path}{'?' + query if query else ''}")
+            settle(page)
+
+    return go
+
+
+@pytest.fixture
+def screenshot():
+    """Save a screenshot of the whole page under docs/. Streamlit scrolls inside its main area,
+    so the viewport grows to the content's height (capped) first."""
+
+    def take(page, name: str) -> Path:
+        DOCS.mkdir(exist_ok=True)
+        height = page.evaluate(
+            "() => document.querySelector('[data-testid=\"stMain\"]').scrollHeight"
+        )
+        page.set_viewport_size({"width": 1400, "height": min(max(height, 1000), 3200)})
+        page.wait_for_timeout(1500)  # widgets and charts finish drawing after the script ends
+        path = DOCS / name
+        page.screenshot(path=str(path))
+        page.set_viewport_size({"width": 1400, "height": 1000})
+        return path
+
+    return take

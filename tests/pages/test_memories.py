@@ -24,7 +24,7 @@ def test_filters_narrow_the_table_to_matching_memories(sample_config, store):
     app.selectbox(key="memories:status").set_value("pending").run()
     table = app.dataframe[0].value
     assert len(table) == 7
-    assert set(table["type"]) == {"💡 Heuristic"} and set(table["status"]) == {"🟡 pending"}
+    assert set(table["type"]) == {"Heuristic"} and set(table["status"]) == {"pending"}
     expected = store.list_memories(memory_type="heuristic", status="pending", limit=100)
     assert set(table["id"]) == {m.id for m in expected.items}
 

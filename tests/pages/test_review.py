@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from pagetools import page, select_rows, table_ids, widget
+
+from alma_app import Heuristic
 
 
 def review_page():
@@ -30,9 +34,30 @@ def test_the_oldest_pending_memory_comes_first_with_its_neighbours(sample_config
     assert shown_memory(app) == first
     markdown = [m.value for m in app.markdown]
     assert "**Closest existing memories**" in markdown
-    neighbours = [h for h in store.search(store.get_memory(first).text(), limit=6) if h.id != first]
-    assert neighbours[0].summary() in markdown
+    memory = store.get_memory(first)
+    candidates = [h for h in store.search(memory.text(), agent=memory.agent, limit=15)]
+    closest = max((h for h in candidates if h.id != first), key=lambda h: h.score.similarity)
+    shown = markdown[markdown.index("**Closest existing memories**") + 2]
+    assert shown == closest.summary()
     assert "15 pending" in app.get("progress")[0].proto.text
+
+
+def test_a_near_copy_of_an_approved_memory_is_flagged_as_a_duplicate(sample_config, store):
+    original = store.get_memory("sd-heur-001")
+    copy = Heuristic(
+        agent="helena",
+        condition=original.condition,
+        strategy=original.strategy,
+        task_type=original.task_type,
+        status="pending",
+        created_at=original.created_at - timedelta(days=365),  # the oldest: reviewed first
+    )
+    store.add_memories([copy])
+    app = review_page()
+    assert shown_memory(app) == copy.id
+    flagged = next(m.value for m in app.markdown if "likely duplicate" in m.value)
+    assert "Heuristic" in flagged
+    assert original.summary() in [m.value for m in app.markdown]
 
 
 def test_approve_moves_on_to_the_next(sample_config, store):
