@@ -43,24 +43,30 @@ def review_card(alma: ALMA, memory: Memory, reviewer: str) -> None:
         st.markdown(f"#### {memory.summary()}")
         st.caption(f"Created {memory.created_at:%Y-%m-%d %H:%M} UTC · `{memory.id}`")
         key = f"review:{memory.id}"
+        # Two forms, because Enter submits a form through its first button: Enter in a field
+        # approves (with the edits), Enter in the reason rejects.
         with st.form(key, border=False):
             values = field_inputs(memory, key, REVIEWED_FIELDS)
-            reason = st.text_input(
-                "Reason (needed to reject)", key=f"{key}:reason", placeholder="why not?"
-            )
             with st.container(horizontal=True):
                 approved = st.form_submit_button(
                     "Approve", type="primary", icon=":material/check:", shortcut="Ctrl+Enter"
                 )
-                rejected = st.form_submit_button(
-                    "Reject", icon=":material/close:", shortcut="Ctrl+Shift+X"
-                )
                 skipped = st.form_submit_button(
                     "Skip", icon=":material/skip_next:", shortcut="Ctrl+Shift+S"
                 )
+        with (
+            st.form(f"{key}:reject", border=False),
+            st.container(horizontal=True, vertical_alignment="bottom"),
+        ):
+            reason = st.text_input(
+                "Reason to reject", key=f"{key}:reason", placeholder="why not? Enter rejects"
+            )
+            rejected = st.form_submit_button(
+                "Reject", icon=":material/close:", shortcut="Ctrl+Shift+X"
+            )
         st.caption(
-            ":material/keyboard: Enter or Ctrl+Enter approves · Ctrl+Shift+X rejects · "
-            "Ctrl+Shift+S skips"
+            ":material/keyboard: Enter or Ctrl+Enter approves · Enter in the reason or "
+            "Ctrl+Shift+X rejects · Ctrl+Shift+S skips"
         )
     with right:
         neighbours(alma, memory)
