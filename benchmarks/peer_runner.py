@@ -107,10 +107,13 @@ def run_workload(adapter: Adapter, workload: dict[str, Any]) -> dict[str, Any]:
             times["learn"].append(ms)
 
     recall: dict[str, dict[str, int]] = {}
+    outcome_of = {item["key"]: item["outcome"] for item in workload["learns"]}
+    by_outcome = {o: {"hits": 0, "asked": 0} for o in ("success", "failure")}
     empty = 0
     for kind, field in (("fact_queries", 0), ("learn_queries", 1)):
         hits = asked = 0
         for query in workload[kind]:
+            split = by_outcome.get(outcome_of.get(query["expected"], ""))
             result, ms = _timed(
                 errors,
                 error_counts,
@@ -118,13 +121,19 @@ def run_workload(adapter: Adapter, workload: dict[str, Any]) -> dict[str, Any]:
                 lambda q=query: adapter.retrieve(q["agent"], q["query"], top_k),
             )
             asked += 1
+            if split:
+                split["asked"] += 1
             if result is None:
                 continue
             times["retrieve"].append(ms)
             empty += int(result[2] == 0)
             expected = ids.get(query["expected"])
-            hits += int(expected is not None and expected in result[field])
+            hit = int(expected is not None and expected in result[field])
+            hits += hit
+            if split:
+                split["hits"] += hit
         recall[kind] = {"hits": hits, "asked": asked}
+    recall.update({f"learn_queries_{o}": counts for o, counts in by_outcome.items()})
 
     return {
         "system": adapter.name,

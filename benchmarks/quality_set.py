@@ -3,8 +3,9 @@
 Three kinds of query, each answerable by exactly one memory of the corpus:
 - paraphrase: one half of the memory's subject/problem kept, the other reworded;
 - semantic: both halves reworded, sharing no content word with the memory (checked here);
-- lexical: a rare identifier (error code, ticket, hex status, function or flag name) that only
-  its memory contains, next to explanations that many memories share word for word.
+- lexical: a rare identifier (error code, ticket, hex status, function name) that only its
+  memory contains; ids come in families of five that differ in one character, and the
+  explanations next to them are shared word for word by many memories.
 
 The corpus crosses 20 subjects with 8 problems (each pair one memory, with its fix), adds 100
 identifier memories and 40 distractors that mention subjects without a problem. Everything is
@@ -91,21 +92,24 @@ def words(text: str) -> set[str]:
 
 
 def _identifiers(rng: random.Random, count: int) -> list[str]:
+    """Families of five near-identical ids (ERR_PAY_4471 .. ERR_PAY_4475): an embedding sees
+    them as almost the same text, while only the exact token tells them apart."""
     makers = [
         lambda: (
-            f"ERR_{rng.choice(['PAY', 'AUTH', 'SYNC', 'DB', 'QUEUE'])}_{rng.randint(1000, 9999)}"
+            f"ERR_{rng.choice(['PAY', 'AUTH', 'SYNC', 'DB', 'QUEUE'])}_{rng.randint(100, 999)}{{}}"
         ),
-        lambda: f"PLAT-{rng.randint(10000, 99999)}",
-        lambda: f"0x{rng.getrandbits(32):08X}",
-        lambda: f"reconcile_{rng.choice(['ledger', 'batch', 'stock'])}_v{rng.randint(2, 99)}",
-        lambda: f"E{rng.randint(10000, 99999)}",
+        lambda: f"PLAT-{rng.randint(1000, 9999)}{{}}",
+        lambda: f"0x{rng.getrandbits(28):07X}{{}}",
+        lambda: f"reconcile_{rng.choice(['ledger', 'batch', 'stock'])}_v{rng.randint(1, 9)}{{}}",
+        lambda: f"E{rng.randint(1000, 9999)}{{}}",
     ]
     out: list[str] = []
     while len(out) < count:
-        ident = makers[len(out) % len(makers)]()
-        if ident not in out:
-            out.append(ident)
-    return out
+        pattern = makers[(len(out) // 5) % len(makers)]()
+        family = [pattern.format(d) for d in rng.sample(range(10), 5)]
+        if not set(family) & set(out):
+            out.extend(family)
+    return out[:count]
 
 
 def build(seed: int = 5) -> tuple[list[Item], list[Query]]:

@@ -217,6 +217,8 @@ def print_table(ours: dict[str, Any], peers: list[dict[str, Any]]) -> None:
     for label, key in (
         ("fact recall@5", "fact_queries"),
         ("learned outcome recall@5", "learn_queries"),
+        ("  of successful outcomes", "learn_queries_success"),
+        ("  of failed outcomes", "learn_queries_failure"),
     ):
         line = f"{label:34} | {ours['recall'][key]!s:>10}"
         for peer in peers:
