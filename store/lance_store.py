@@ -11,7 +11,8 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from datetime import timedelta
 from typing import Any, TypeVar
 
@@ -19,26 +20,34 @@ import duckdb
 import lancedb
 import numpy as np
 import pyarrow as pa
-from lancedb.index import FTS, BTree, IvfHnswSq
-from lancedb.query import MatchQuery
+from lancedb.index import FTS
 
 from store import schemas
+from store.commit_lock import CommitLock
 from store.errors import InvalidQuery, StoreConflict, StoreUnavailable
-from store.filters import Filter, In, to_duckdb, to_lance
+from store.filters import In, to_lance
+from store.maintenance import Compactor
+from store.maintenance import is_conflict as _is_conflict
+from store.reads import IDS_PER_WHERE, TableReads, chunks, guarded
+from store.redact import explain, scrub, secrets_of
+from store.write_queue import GroupCommit, Kind
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 _MAX_ATTEMPTS = 12
-_IDS_PER_WHERE = 500
+# How stale a read on an object store may be before LanceDB re-checks the table's latest
+# version (one LIST request). version(), get() and the DuckDB scans always check; see
+# docs/scaling.md. Local directories check on every read: it costs a directory listing.
+OBJECT_STORE_CONSISTENCY = timedelta(seconds=1)
 
 
-def _is_conflict(exc: BaseException) -> bool:
-    text = str(exc).lower()
-    return "conflict" in text or "retryable" in text or ("commit" in text and "retry" in text)
+def is_object_store(uri: str) -> bool:
+    """Whether a store URI names an object store (az://, s3://, gs://, ...), not a directory."""
+    return "://" in uri and not uri.startswith(("memory://", "file://"))
 
 
-class LanceStore:
+class LanceStore(TableReads):
     """The storage interface the core uses; see the public methods below."""
 
     def __init__(
@@ -50,6 +59,8 @@ class LanceStore:
         compact_every: int = 256,
         cleanup_older_than: timedelta = timedelta(minutes=10),
         vector_index_min_rows: int = 50_000,
+        read_consistency_interval: timedelta | None = None,
+        background_compaction: bool = True,
     ) -> None:
         self.uri = uri
         self.vector_dim = vector_dim
@@ -57,19 +68,62 @@ class LanceStore:
         self.cleanup_older_than = cleanup_older_than
         self.vector_index_min_rows = vector_index_min_rows
         self._in_memory = uri.startswith("memory://")
-        try:
-            self._db = lancedb.connect(
-                uri,
-                read_consistency_interval=timedelta(0),
-                storage_options=storage_options,
+        self._options = dict(storage_options or {})
+        self._secrets = secrets_of(self._options)
+        if read_consistency_interval is None:
+            read_consistency_interval = (
+                OBJECT_STORE_CONSISTENCY if is_object_store(uri) else timedelta(0)
             )
-        except Exception as exc:
-            raise StoreUnavailable(uri, str(exc)) from exc
+        self.read_consistency_interval = read_consistency_interval
+        self._db = self._connect(read_consistency_interval)
+        self._maintenance_db: Any = None
         self._tables: dict[str, Any] = {}
+        self._maintenance_tables: dict[str, Any] = {}
+        self._datasets: dict[str, tuple[int, Any]] = {}
         self._fts_ready: set[str] = set()
-        self._writes_since_compact: dict[str, int] = {}
         self._lock = threading.RLock()
         self._duck = duckdb.connect(":memory:")
+        self._writer = GroupCommit(self._commit)
+        local = not self._in_memory and not is_object_store(uri)
+        self._commit_lock = CommitLock(uri.removeprefix("file://")) if local else None
+        self._compactor = Compactor(
+            self._table if self._in_memory else self._maintenance_table,
+            every=compact_every,
+            cleanup_older_than=cleanup_older_than,
+            vector_index_min_rows=vector_index_min_rows,
+            background=background_compaction and not self._in_memory,
+            scrub=self._scrub,
+        )
+
+    def _connect(self, interval: timedelta) -> Any:
+        try:
+            return lancedb.connect(
+                self.uri,
+                read_consistency_interval=interval,
+                storage_options=self._options or None,
+            )
+        except Exception as exc:
+            error = self._translate(exc)
+            if error is exc:
+                error = StoreUnavailable(self.uri, self._scrub(str(exc))[:1000])
+            raise error from None
+
+    # ------------------------------------------------------------------ errors
+
+    def _scrub(self, text: str) -> str:
+        return scrub(text, self._secrets)
+
+    def _leaks(self, exc: BaseException) -> bool:
+        return self._scrub(str(exc)) != str(exc)
+
+    def _translate(self, exc: BaseException, doing: str = "") -> BaseException:
+        """A storage failure as StoreUnavailable with a short, secret-free reason."""
+        text = str(exc)
+        reason = explain(text)
+        if reason is None and not isinstance(exc, OSError) and not self._leaks(exc):
+            return exc  # not a storage failure: a bug or bad input, keep it as it is
+        reason = reason or self._scrub(text)[:1000]
+        return StoreUnavailable(self.uri, f"{doing}{reason}")
 
     # ------------------------------------------------------------------ tables
 
@@ -84,20 +138,45 @@ class LanceStore:
             schema = self.schema(name)
             try:
                 tbl = self._db.open_table(name)
-            except Exception:
-                try:
-                    tbl = self._with_retries(
-                        name,
-                        lambda: self._db.create_table(name, schema=schema, exist_ok=True),
-                    )
-                except StoreConflict:
-                    raise
-                except Exception as exc:
-                    raise StoreUnavailable(
-                        self.uri, f"cannot create table {name!r}: {exc}"
-                    ) from exc
+            except Exception as exc:
+                if explain(str(exc)) is not None:  # the store itself is unreachable
+                    raise self._translate(exc, f"cannot open table {name!r}: ") from None
+                tbl = self._create_table(name, schema)
             self._check_schema(name, tbl, schema)
             self._tables[name] = tbl
+            return tbl
+
+    def _create_table(self, name: str, schema: pa.Schema) -> Any:
+        try:
+            tbl = self._with_retries(
+                name, lambda: self._db.create_table(name, schema=schema, exist_ok=True)
+            )
+        except StoreConflict:
+            raise
+        except Exception as exc:
+            error = self._translate(exc, f"cannot create table {name!r}: ")
+            if error is exc:
+                error = StoreUnavailable(self.uri, f"cannot create table {name!r}: {exc}")
+            raise error from None if self._leaks(exc) else exc
+        # The FTS index is built now, on the empty table, so no write ever waits for it; rows
+        # written later are searched unindexed until compaction folds them in.
+        if schemas.FTS_COLUMN in schema.names:
+            try:
+                tbl.create_index(schemas.FTS_COLUMN, config=FTS(with_position=False))
+            except Exception as exc:  # another process created it first: fine
+                log.debug("FTS index of %s not created here: %s", name, self._scrub(str(exc)))
+        return tbl
+
+    def _maintenance_table(self, name: str) -> Any:
+        """A handle of the compactor's own, so compaction never holds the writers' handle."""
+        with self._lock:
+            if self._maintenance_db is None:
+                self._maintenance_db = self._connect(timedelta(0))
+            tbl = self._maintenance_tables.get(name)
+            if tbl is None:
+                self._table(name)  # created (and checked) through the main handle
+                tbl = self._maintenance_db.open_table(name)
+                self._maintenance_tables[name] = tbl
             return tbl
 
     def _check_schema(self, name: str, tbl: Any, expected: pa.Schema) -> None:
@@ -124,7 +203,8 @@ class LanceStore:
             except Exception as exc:
                 if not _is_conflict(exc) or attempt == _MAX_ATTEMPTS:
                     if _is_conflict(exc):
-                        raise StoreConflict(table, attempt, exc) from exc
+                        cause = RuntimeError(self._scrub(str(exc))[:1000])
+                        raise StoreConflict(table, attempt, cause) from None
                     raise
                 time.sleep(delay * (1 + random.random()))
                 delay = min(delay * 2, 0.5)
@@ -158,107 +238,82 @@ class LanceStore:
 
     # ------------------------------------------------------------------ writes
 
+    @guarded
     def add(self, table: str, rows: Sequence[dict[str, Any]]) -> None:
-        """Append rows in one commit (one table version however many rows)."""
+        """Append rows in one commit (one table version however many rows).
+
+        Concurrent calls from threads of this process are grouped into one commit (see
+        store/write_queue.py); the call returns once its rows are committed.
+        """
         if not rows:
             return
         data = self._to_arrow(table, rows)
-        tbl = self._table(table)
-        self._with_retries(table, lambda: tbl.add(data))
-        self._after_write(table, tbl)
+        self._write(table, "add", data)
 
+    @guarded
     def upsert(self, table: str, rows: Sequence[dict[str, Any]]) -> None:
         """Insert rows, or replace whole rows that share an id, in one commit."""
         if not rows:
             return
+        ids = [row.get("id") for row in rows]
+        if len(set(ids)) != len(ids):
+            raise InvalidQuery("upsert rows must have distinct ids")
         data = self._to_arrow(table, rows)
-        tbl = self._table(table)
-        self._with_retries(
-            table,
-            lambda: (
-                tbl.merge_insert("id")
-                .when_matched_update_all()
-                .when_not_matched_insert_all()
-                .execute(data)
-            ),
-        )
-        self._after_write(table, tbl)
+        self._write(table, "upsert", data)
 
+    @guarded
     def delete(self, table: str, ids: Sequence[str]) -> int:
         """Delete rows by id; returns how many existed."""
         if not ids:
             return 0
-        tbl = self._table(table)
         existing = self.count(table, In("id", tuple(ids)))
-        for chunk in _chunks(list(ids), _IDS_PER_WHERE):
-            where = to_lance(In("id", tuple(chunk)), self.schema(table))
-            self._with_retries(table, lambda w=where: tbl.delete(w))
-        self._after_write(table, tbl)
+        for chunk in chunks(list(ids), IDS_PER_WHERE):
+            self._write(table, "delete", to_lance(In("id", tuple(chunk)), self.schema(table)))
         return existing
 
-    def _after_write(self, table: str, tbl: Any) -> None:
-        if schemas.FTS_COLUMN in tbl.schema.names and table not in self._fts_ready:
-            self._ensure_fts(table, tbl)
-        count = self._writes_since_compact.get(table, 0) + 1
-        self._writes_since_compact[table] = count
-        if count >= self.compact_every:
-            self.compact(table)
+    def _write(self, table: str, kind: Kind, payload: Any) -> None:
+        tbl = self._table(table)
+        self._writer.submit(table, kind, payload)
+        self._compactor.note_write(table, int(tbl.version))
 
-    def _ensure_fts(self, table: str, tbl: Any) -> None:
-        if any(idx.index_type == "FTS" for idx in tbl.list_indices()):
-            self._fts_ready.add(table)
-            return
-        try:
+    def _commit(self, table: str, kind: Kind, payload: Any) -> None:
+        """One Lance commit, retried while concurrent commits conflict (called by GroupCommit).
+
+        On a local disk it holds the table's cross-process commit lock (store/commit_lock.py).
+        """
+        tbl = self._table(table)
+        lock = self._commit_lock.hold(table) if self._commit_lock else nullcontext()
+        with lock:
+            self._commit_now(tbl, table, kind, payload)
+
+    def _commit_now(self, tbl: Any, table: str, kind: Kind, payload: Any) -> None:
+        if kind == "add":
+            self._with_retries(table, lambda: tbl.add(payload))
+        elif kind == "upsert":
             self._with_retries(
                 table,
-                lambda: tbl.create_index(
-                    schemas.FTS_COLUMN, config=FTS(with_position=False), replace=False
+                lambda: (
+                    tbl.merge_insert("id")
+                    .when_matched_update_all()
+                    .when_not_matched_insert_all()
+                    .execute(payload)
                 ),
             )
-        except Exception as exc:
-            if "exist" not in str(exc).lower():
-                raise
-        self._fts_ready.add(table)
+        else:
+            self._with_retries(table, lambda: tbl.delete(payload))
 
     # ------------------------------------------------------------------ maintenance
 
+    @guarded
     def compact(self, table: str | None = None) -> None:
-        """Merge small fragments, fold new rows into indexes and drop old versions.
+        """Merge small fragments, fold new rows into indexes and drop old versions, now.
 
-        Best effort under concurrency: a compaction that loses a race is retried later.
+        Writes also compact in the background (store/maintenance.py). Best effort under
+        concurrency: a compaction that loses a race with another process's is skipped.
         """
         names = [table] if table else [n for n in schemas.TABLES if self._exists(n)]
         for name in names:
-            tbl = self._table(name)
-            self._writes_since_compact[name] = 0
-            try:
-                self._ensure_indexes(name, tbl)
-                tbl.optimize(cleanup_older_than=self.cleanup_older_than)
-            except Exception as exc:
-                if not _is_conflict(exc):
-                    raise
-                log.info("compaction of %s deferred: %s", name, exc)
-
-    def _ensure_indexes(self, name: str, tbl: Any) -> None:
-        rows = tbl.count_rows()
-        if rows == 0:
-            return
-        present = {tuple(idx.columns) for idx in tbl.list_indices()}
-        if ("id",) not in present:
-            tbl.create_index("id", config=BTree(), replace=False)
-        if schemas.FTS_COLUMN in tbl.schema.names and (schemas.FTS_COLUMN,) not in present:
-            tbl.create_index(schemas.FTS_COLUMN, config=FTS(with_position=False), replace=False)
-        if (
-            schemas.VECTOR in tbl.schema.names
-            and (schemas.VECTOR,) not in present
-            and rows >= self.vector_index_min_rows
-        ):
-            partitions = max(1, int(rows**0.5 / 4))
-            tbl.create_index(
-                schemas.VECTOR,
-                config=IvfHnswSq(distance_type="cosine", num_partitions=partitions),
-                replace=False,
-            )
+            self._compactor.compact_now(name, self._table(name))
 
     def _exists(self, name: str) -> bool:
         if name in self._tables:
@@ -269,162 +324,33 @@ class LanceStore:
         except Exception:
             return False
 
+    @guarded
     def version(self, table: str) -> int:
-        """The table's latest committed version; moves whenever any process writes."""
+        """The table's latest committed version; moves whenever any process writes.
+
+        Always asks the store (one manifest check), so a cache keyed on it is never stale.
+        """
         tbl = self._table(table)
         tbl.checkout_latest()
         return int(tbl.version)
 
+    @guarded
     def fragment_count(self, table: str) -> int:
-        return int(self._table(table).stats()["fragment_stats"]["num_fragments"])
-
-    # ------------------------------------------------------------------ reads
-
-    def get(
-        self, table: str, ids: Sequence[str], columns: Sequence[str] | None = None
-    ) -> list[dict]:
-        """Rows with the given ids (any order; missing ids are simply absent)."""
-        if not ids:
-            return []
         tbl = self._table(table)
-        out: list[dict] = []
-        for chunk in _chunks(list(dict.fromkeys(ids)), _IDS_PER_WHERE):
-            query = tbl.search().where(to_lance(In("id", tuple(chunk)), self.schema(table)))
-            if columns:
-                query = query.select(list(columns))
-            out.extend(query.limit(len(chunk)).to_arrow().to_pylist())
-        return out
-
-    def scan(
-        self,
-        table: str,
-        where: Filter | None = None,
-        *,
-        columns: Sequence[str] | None = None,
-        order_by: str | None = None,
-        descending: bool = False,
-        limit: int | None = None,
-        offset: int = 0,
-    ) -> list[dict]:
-        """Filtered, ordered, paged rows, read by DuckDB over the table's Arrow data."""
-        return self.scan_arrow(
-            table,
-            where,
-            columns=columns,
-            order_by=order_by,
-            descending=descending,
-            limit=limit,
-            offset=offset,
-        ).to_pylist()
-
-    def scan_arrow(
-        self,
-        table: str,
-        where: Filter | None = None,
-        *,
-        columns: Sequence[str] | None = None,
-        order_by: str | None = None,
-        descending: bool = False,
-        limit: int | None = None,
-        offset: int = 0,
-    ) -> pa.Table:
-        schema = self.schema(table)
-        cols = list(columns) if columns else schema.names
-        for c in [*cols, *([order_by] if order_by else [])]:
-            if c not in schema.names:
-                raise InvalidQuery(f"unknown column {c!r} in table {table!r}")
-        condition, params = to_duckdb(where, schema)
-        sql = f"SELECT {', '.join(_quote(c) for c in cols)} FROM {_quote(table)} WHERE {condition}"
-        if order_by:
-            sql += f" ORDER BY {_quote(order_by)} {'DESC' if descending else 'ASC'}, id"
-        if limit is not None:
-            sql += " LIMIT ? OFFSET ?"
-            params += [int(limit), int(offset)]
-        return self.sql(sql, params, tables=[table])
-
-    def count(self, table: str, where: Filter | None = None) -> int:
-        if where is None:
-            return int(self._table(table).count_rows())
-        condition, params = to_duckdb(where, self.schema(table))
-        result = self.sql(
-            f"SELECT count(*) AS n FROM {_quote(table)} WHERE {condition}", params, tables=[table]
-        )
-        return int(result.column("n")[0].as_py())
-
-    def sql(
-        self, query: str, params: Sequence[Any] = (), *, tables: Iterable[str] | None = None
-    ) -> pa.Table:
-        """Run read-only DuckDB SQL over the store's tables (registered under their names)."""
-        cursor = self._duck.cursor()
-        try:
-            for name in tables if tables is not None else schemas.TABLES:
-                cursor.register(name, self._arrow_source(name))
-            return cursor.sql(query, params=list(params)).to_arrow_table()
-        except duckdb.Error as exc:
-            raise InvalidQuery(f"query failed: {exc}") from exc
-        finally:
-            cursor.close()
-
-    def _arrow_source(self, name: str) -> Any:
-        tbl = self._table(name)
-        if self._in_memory:
-            return tbl.to_arrow()
         tbl.checkout_latest()
-        return tbl.to_lance()
+        return int(tbl.stats()["fragment_stats"]["num_fragments"])
 
-    def vector_search(
-        self,
-        table: str,
-        vector: Sequence[float] | np.ndarray,
-        *,
-        where: Filter | None = None,
-        limit: int = 10,
-        columns: Sequence[str] | None = None,
-    ) -> list[dict]:
-        """Nearest rows by cosine distance (`_distance`), filtered before the search."""
-        tbl = self._table(table)
-        query = tbl.search(np.asarray(vector, dtype=np.float32), vector_column_name=schemas.VECTOR)
-        query = query.distance_type("cosine").limit(limit)
-        clause = to_lance(where, self.schema(table))
-        if clause:
-            query = query.where(clause, prefilter=True)
-        if columns:
-            query = query.select([*columns, "_distance"])
-        return query.to_arrow().to_pylist()
+    @property
+    def commits(self) -> tuple[int, int]:
+        """(commits made, writes they carried) by this handle: group commit at work."""
+        return self._writer.commits, self._writer.writes
 
-    def text_search(
-        self,
-        table: str,
-        text: str,
-        *,
-        where: Filter | None = None,
-        limit: int = 10,
-        columns: Sequence[str] | None = None,
-    ) -> list[dict]:
-        """BM25 full-text matches (`_score`) from LanceDB's FTS index; the text is not parsed."""
-        if not text.strip():
-            return []
-        tbl = self._table(table)
-        if table not in self._fts_ready:
-            if tbl.count_rows() == 0:
-                return []
-            self._ensure_fts(table, tbl)
-        query = tbl.search(MatchQuery(text, schemas.FTS_COLUMN), query_type="fts").limit(limit)
-        clause = to_lance(where, self.schema(table))
-        if clause:
-            query = query.where(clause, prefilter=True)
-        if columns:
-            query = query.select([*columns, "_score"])
-        return query.to_arrow().to_pylist()
+    def wait_for_maintenance(self, timeout: float | None = None) -> None:
+        """Wait for background compactions started by this handle (tests, benchmarks, close)."""
+        self._compactor.wait(timeout)
 
     def close(self) -> None:
+        self._compactor.wait(timeout=60)
+        if self._commit_lock is not None:
+            self._commit_lock.close()
         self._duck.close()
-
-
-def _chunks(items: list[str], size: int) -> Iterable[list[str]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
-def _quote(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'

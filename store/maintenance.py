@@ -1,0 +1,164 @@
+"""Compaction off the write path: small fragments stay bounded and writers do not wait for it.
+
+Every commit adds a fragment (a file) and a table version; reads (vector search, FTS, DuckDB
+scans) cost more with every fragment, so tables must be compacted regularly. Compacting inside
+the write that crossed a threshold made that one write take seconds (measured: up to 5.8 s with
+4 writer processes), so here:
+
+- after each write the store reports the table's new version; once `every / 2` versions (by any
+  process: versions are global) have passed since this process last compacted or checked, a
+  background thread checks the fragment count and compacts when there are enough small ones;
+- compaction uses its own table handle (its own connection), so it never holds the writers';
+- only if `every` versions pile up before the background job is done does a writer wait for it
+  (back-pressure), which keeps the fragment count bounded however fast the writes come;
+- a compaction that loses a race with another process's compaction is skipped; the next
+  threshold retries it. Nothing here ever fails a write that was already committed.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import threading
+import weakref
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from lancedb.index import FTS, BTree, IvfHnswSq
+
+from store import schemas
+
+log = logging.getLogger(__name__)
+
+
+def is_conflict(exc: BaseException) -> bool:
+    """Whether Lance refused a commit because a concurrent one won (safe to retry)."""
+    text = str(exc).lower()
+    return "conflict" in text or "retryable" in text or ("commit" in text and "retry" in text)
+
+
+def ensure_indexes(tbl: Any, vector_index_min_rows: int) -> None:
+    """Create the id B-tree, the FTS index and (for big tables) the vector index if missing."""
+    rows = tbl.count_rows()
+    if rows == 0:
+        return
+    present = {tuple(idx.columns) for idx in tbl.list_indices()}
+    if ("id",) not in present:
+        tbl.create_index("id", config=BTree(), replace=False)
+    if schemas.FTS_COLUMN in tbl.schema.names and (schemas.FTS_COLUMN,) not in present:
+        tbl.create_index(schemas.FTS_COLUMN, config=FTS(with_position=False), replace=False)
+    if (
+        schemas.VECTOR in tbl.schema.names
+        and (schemas.VECTOR,) not in present
+        and rows >= vector_index_min_rows
+    ):
+        partitions = max(1, int(rows**0.5 / 4))
+        tbl.create_index(
+            schemas.VECTOR,
+            config=IvfHnswSq(distance_type="cosine", num_partitions=partitions),
+            replace=False,
+        )
+
+
+class Compactor:
+    """Decides when a table needs compacting and does it, in the background where possible."""
+
+    def __init__(
+        self,
+        open_table: Callable[[str], Any],
+        *,
+        every: int,
+        cleanup_older_than: timedelta,
+        vector_index_min_rows: int,
+        background: bool,
+        scrub: Callable[[str], str],
+    ) -> None:
+        self._open = open_table  # a handle of its own (not the writers') when in the background
+        self.every = max(1, every)
+        self.cleanup_older_than = cleanup_older_than
+        self.vector_index_min_rows = vector_index_min_rows
+        self.background = background
+        self._scrub = scrub
+        self._base: dict[str, int] = {}  # version at which this process last compacted/checked
+        self._jobs: dict[str, threading.Thread] = {}
+        self._lock = threading.Lock()
+        self.runs = 0  # compactions done (for tests and benchmarks)
+        _LIVE.add(self)
+
+    def note_write(self, table: str, version: int) -> None:
+        """Called after every committed write; schedules compaction, never raises."""
+        with self._lock:
+            distance = version - self._base.get(table, 0)
+            job = self._jobs.get(table)
+            running = job is not None and job.is_alive()
+            if not self.background:
+                if distance < self.every:
+                    return
+            elif distance < max(1, self.every // 2):
+                return
+            elif not running:
+                job = threading.Thread(
+                    target=self._run_quietly,
+                    args=(table,),
+                    name=f"alma-compact-{table}",
+                    daemon=True,  # atexit below waits for it; a hung store must not hang exit
+                )
+                self._jobs[table] = job
+                job.start()
+                running = True
+            if distance < self.every:
+                return
+        if running and job is not None:
+            job.join()  # back-pressure: too many versions piled up before it finished
+        with self._lock:
+            if version - self._base.get(table, 0) < self.every:
+                return
+        self._run_quietly(table)
+
+    def compact_now(self, table: str, tbl: Any) -> None:
+        """An explicit compaction with the caller's handle; raises all but lost races."""
+        job = self._jobs.get(table)
+        if job is not None:
+            job.join()
+        self._run(table, tbl, force=True)
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Wait for background compactions of this store to finish."""
+        for job in list(self._jobs.values()):
+            job.join(timeout)
+
+    def _run_quietly(self, table: str) -> None:
+        try:
+            self._run(table, self._open(table), force=False)
+        except Exception as exc:  # the write that triggered this is already committed
+            log.warning("compaction of %s failed: %s", table, self._scrub(str(exc))[:500])
+
+    def _run(self, table: str, tbl: Any, *, force: bool) -> None:
+        tbl.checkout_latest()
+        start = int(tbl.version)
+        try:
+            if not force:
+                fragments = int(tbl.stats()["fragment_stats"]["num_fragments"])
+                if fragments < max(2, self.every // 4):
+                    return  # another process compacted already, or there is little to do
+            ensure_indexes(tbl, self.vector_index_min_rows)
+            tbl.optimize(cleanup_older_than=self.cleanup_older_than)
+            with self._lock:
+                self.runs += 1
+        except Exception as exc:
+            if not is_conflict(exc):
+                raise
+            log.info("compaction of %s deferred: %s", table, self._scrub(str(exc))[:500])
+        finally:
+            with self._lock:
+                self._base[table] = max(self._base.get(table, 0), start)
+
+
+_LIVE: weakref.WeakSet[Compactor] = weakref.WeakSet()
+
+
+@atexit.register
+def _finish_background_compactions() -> None:
+    for compactor in list(_LIVE):
+        compactor.wait(timeout=60)

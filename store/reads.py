@@ -1,0 +1,258 @@
+"""The read half of LanceStore: lookups by id, DuckDB scans and SQL, vector and BM25 search.
+
+A mixin only to keep modules small; it relies on LanceStore's table handles (`_table`), schemas
+and error translation. Reads on an object store may lag other hosts' writes by up to the
+store's read_consistency_interval, except where freshness matters (get, scans, version()).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable, Sequence
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+from lancedb.index import FTS
+from lancedb.query import MatchQuery
+
+from store import schemas
+from store.errors import InvalidQuery, StoreError
+from store.filters import Filter, In, to_duckdb, to_lance
+from store.redact import explain
+
+if TYPE_CHECKING:
+    from store.lance_store import LanceStore
+
+F = TypeVar("F", bound=Callable[..., Any])
+IDS_PER_WHERE = 500
+
+
+def guarded(method: F) -> F:
+    """Errors leave the store as StoreError without secrets; object-store failures explained."""
+
+    @functools.wraps(method)
+    def wrapper(self: LanceStore, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except StoreError:
+            raise
+        except Exception as exc:
+            error = self._translate(exc)
+            if error is exc:
+                raise
+            raise error from None if self._leaks(exc) else exc
+
+    return wrapper  # type: ignore[return-value]
+
+
+class TableReads:
+    """Reading methods of LanceStore (see there for the attributes they use)."""
+
+    uri: str
+    read_consistency_interval: timedelta
+    _in_memory: bool
+    _datasets: dict[str, tuple[int, Any]]
+    _fts_ready: set[str]
+    _duck: duckdb.DuckDBPyConnection
+
+    if TYPE_CHECKING:  # provided by LanceStore
+
+        def schema(self, table: str) -> pa.Schema: ...
+        def _table(self, name: str) -> Any: ...
+        def _translate(self, exc: BaseException, doing: str = "") -> BaseException: ...
+        def _leaks(self, exc: BaseException) -> bool: ...
+        def _scrub(self, text: str) -> str: ...
+        def _with_retries(self, table: str, op: Callable[[], Any]) -> Any: ...
+
+    @guarded
+    def get(
+        self, table: str, ids: Sequence[str], columns: Sequence[str] | None = None
+    ) -> list[dict]:
+        """Rows with the given ids (any order; missing ids are simply absent).
+
+        Always reads the latest version: callers read-modify-write what it returns.
+        """
+        if not ids:
+            return []
+        tbl = self._fresh(table)
+        out: list[dict] = []
+        for chunk in chunks(list(dict.fromkeys(ids)), IDS_PER_WHERE):
+            query = tbl.search().where(to_lance(In("id", tuple(chunk)), self.schema(table)))
+            if columns:
+                query = query.select(list(columns))
+            out.extend(query.limit(len(chunk)).to_arrow().to_pylist())
+        return out
+
+    @guarded
+    def scan(
+        self,
+        table: str,
+        where: Filter | None = None,
+        *,
+        columns: Sequence[str] | None = None,
+        order_by: str | None = None,
+        descending: bool = False,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[dict]:
+        """Filtered, ordered, paged rows, read by DuckDB over the table's Arrow data."""
+        return self.scan_arrow(
+            table,
+            where,
+            columns=columns,
+            order_by=order_by,
+            descending=descending,
+            limit=limit,
+            offset=offset,
+        ).to_pylist()
+
+    @guarded
+    def scan_arrow(
+        self,
+        table: str,
+        where: Filter | None = None,
+        *,
+        columns: Sequence[str] | None = None,
+        order_by: str | None = None,
+        descending: bool = False,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> pa.Table:
+        schema = self.schema(table)
+        cols = list(columns) if columns else schema.names
+        for c in [*cols, *([order_by] if order_by else [])]:
+            if c not in schema.names:
+                raise InvalidQuery(f"unknown column {c!r} in table {table!r}")
+        condition, params = to_duckdb(where, schema)
+        sql = f"SELECT {', '.join(quote(c) for c in cols)} FROM {quote(table)} WHERE {condition}"
+        if order_by:
+            sql += f" ORDER BY {quote(order_by)} {'DESC' if descending else 'ASC'}, id"
+        if limit is not None:
+            sql += " LIMIT ? OFFSET ?"
+            params += [int(limit), int(offset)]
+        return self.sql(sql, params, tables=[table])
+
+    @guarded
+    def count(self, table: str, where: Filter | None = None) -> int:
+        if where is None:
+            return int(self._fresh(table).count_rows())
+        condition, params = to_duckdb(where, self.schema(table))
+        result = self.sql(
+            f"SELECT count(*) AS n FROM {quote(table)} WHERE {condition}", params, tables=[table]
+        )
+        return int(result.column("n")[0].as_py())
+
+    @guarded
+    def sql(
+        self, query: str, params: Sequence[Any] = (), *, tables: Iterable[str] | None = None
+    ) -> pa.Table:
+        """Run read-only DuckDB SQL over the store's tables (registered under their names)."""
+        cursor = self._duck.cursor()
+        try:
+            for name in tables if tables is not None else schemas.TABLES:
+                cursor.register(name, self._arrow_source(name))
+            return cursor.sql(query, params=list(params)).to_arrow_table()
+        except duckdb.Error as exc:
+            if explain(str(exc)) is not None:
+                raise self._translate(exc) from None
+            message = f"query failed: {self._scrub(str(exc))}"
+            raise InvalidQuery(message) from None if self._leaks(exc) else exc
+        finally:
+            cursor.close()
+
+    def _fresh(self, table: str) -> Any:
+        """The table handle at its latest version (a no-op check when reads always check)."""
+        tbl = self._table(table)
+        if self.read_consistency_interval > timedelta(0):
+            tbl.checkout_latest()
+        return tbl
+
+    def _arrow_source(self, name: str) -> Any:
+        """The table's data for DuckDB: the Lance dataset of its latest version, opened once
+        per version (on an object store opening one costs requests; versions never change)."""
+        tbl = self._table(name)
+        if self._in_memory:
+            return tbl.to_arrow()
+        tbl.checkout_latest()
+        version = int(tbl.version)
+        cached = self._datasets.get(name)
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        dataset = tbl.to_lance()
+        self._datasets[name] = (version, dataset)
+        return dataset
+
+    @guarded
+    def vector_search(
+        self,
+        table: str,
+        vector: Sequence[float] | np.ndarray,
+        *,
+        where: Filter | None = None,
+        limit: int = 10,
+        columns: Sequence[str] | None = None,
+    ) -> list[dict]:
+        """Nearest rows by cosine distance (`_distance`), filtered before the search."""
+        tbl = self._table(table)
+        query = tbl.search(np.asarray(vector, dtype=np.float32), vector_column_name=schemas.VECTOR)
+        query = query.distance_type("cosine").limit(limit)
+        clause = to_lance(where, self.schema(table))
+        if clause:
+            query = query.where(clause, prefilter=True)
+        if columns:
+            query = query.select([*columns, "_distance"])
+        return query.to_arrow().to_pylist()
+
+    @guarded
+    def text_search(
+        self,
+        table: str,
+        text: str,
+        *,
+        where: Filter | None = None,
+        limit: int = 10,
+        columns: Sequence[str] | None = None,
+    ) -> list[dict]:
+        """BM25 full-text matches (`_score`) from LanceDB's FTS index; the text is not parsed."""
+        if not text.strip():
+            return []
+        tbl = self._table(table)
+        if table not in self._fts_ready:
+            if tbl.count_rows() == 0:
+                return []
+            self._ensure_fts(table, tbl)
+        query = tbl.search(MatchQuery(text, schemas.FTS_COLUMN), query_type="fts").limit(limit)
+        clause = to_lance(where, self.schema(table))
+        if clause:
+            query = query.where(clause, prefilter=True)
+        if columns:
+            query = query.select([*columns, "_score"])
+        return query.to_arrow().to_pylist()
+
+    def _ensure_fts(self, table: str, tbl: Any) -> None:
+        if any(idx.index_type == "FTS" for idx in tbl.list_indices()):
+            self._fts_ready.add(table)
+            return
+        try:
+            self._with_retries(
+                table,
+                lambda: tbl.create_index(
+                    schemas.FTS_COLUMN, config=FTS(with_position=False), replace=False
+                ),
+            )
+        except Exception as exc:
+            if "exist" not in str(exc).lower():
+                raise
+        self._fts_ready.add(table)
+
+
+def chunks(items: list[str], size: int) -> Iterable[list[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
