@@ -1,6 +1,8 @@
-"""ALMA dashboard entry point: page config and navigation, nothing else."""
+"""ALMA dashboard entry point: page config, the password gate and navigation, nothing else."""
 
 import streamlit as st
+
+from alma_app.ui.auth import require_password
 
 st.set_page_config(
     page_title="ALMA — agent memory", page_icon=":material/psychology:", layout="wide"
@@ -22,5 +24,6 @@ PAGES = {
     ],
 }
 
+require_password()  # off loopback, nothing (not even the navigation) shows before sign-in
 navigation = st.navigation(PAGES)
 navigation.run()

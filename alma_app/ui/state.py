@@ -11,6 +11,7 @@ import streamlit as st
 from alma_app.api import ALMA
 from alma_app.config import resolve_config_path
 from alma_app.errors import AlmaError
+from alma_app.ui.auth import require_password
 
 
 def config_path() -> str:
@@ -30,7 +31,12 @@ def _open(path: str) -> ALMA:
 
 
 def get_alma() -> ALMA:
-    """The shared ALMA handle; stops the page with a readable message if it cannot open."""
+    """The shared ALMA handle; stops the page with a readable message if it cannot open.
+
+    Every page starts here, so the password gate (off loopback) runs here too: a page URL opened
+    directly can never skip it.
+    """
+    require_password()
     try:
         return _open(config_path())
     except AlmaError as exc:

@@ -146,10 +146,6 @@ def test_an_empty_password_does_not_count_as_one(served_on, monkeypatch) -> None
     assert not _shows_content(at) and at.error and not at.text_input
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="streamlit_app.py does not call alma_app.ui.auth.require_password() yet (the lead's)",
-)
 def test_the_real_dashboard_is_gated_when_exposed(served_on, tmp_path, monkeypatch) -> None:
     served_on("0.0.0.0")
     config_file = tmp_path / "config.yaml"
@@ -161,3 +157,21 @@ def test_the_real_dashboard_is_gated_when_exposed(served_on, tmp_path, monkeypat
     assert not at.exception
     (error,) = at.error
     assert PASSWORD_ENV in error.value
+
+
+def test_every_page_is_gated_even_when_opened_directly(served_on, tmp_path, monkeypatch):
+    """A page script run on its own (as a direct URL can on a fresh server) still asks."""
+    import yaml
+
+    config_file = tmp_path / "config.yaml"
+    config_file.write_text(yaml.safe_dump({"alma": {"project_id": "p", "embedding": "hashing"}}))
+    monkeypatch.setenv("ALMA_CONFIG", str(config_file))
+    monkeypatch.setenv(PASSWORD_ENV, PASSWORD)
+    served_on("0.0.0.0")
+    pages = sorted((ROOT / "pages").glob("*.py"))
+    assert len(pages) >= 8
+    for page in pages:
+        at = AppTest.from_file(str(page), default_timeout=60).run()
+        assert not at.exception, page.name
+        assert [t.label for t in at.text_input] == ["Password"], page.name
+        assert not at.dataframe and not at.metric, page.name
