@@ -287,6 +287,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("ui", cmd_ui, "start the dashboard")
     p.add_argument("--address", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8501, help="port (default 8501)")
+    from alma_app.doctor import command as cmd_doctor
+
+    add("doctor", cmd_doctor, "check that the configured store is reachable and writable")
     return parser
 
 

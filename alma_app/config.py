@@ -81,7 +81,7 @@ class Settings:
     project_id: str = "default"
     storage: str = "lancedb"
     storage_dir: str = ".alma/store"
-    storage_options: dict[str, str] = field(default_factory=dict)
+    storage_options: dict[str, str] = field(default_factory=dict, repr=False)  # holds secrets
     embedding: str = "minilm"
     agents: dict[str, AgentScope] = field(default_factory=dict)
     strict_agents: bool = False
@@ -155,8 +155,8 @@ def settings_from_dict(values: dict[str, Any], *, source: str | None = None) -> 
         if key not in SETTINGS:
             raise ConfigError(f"unknown setting; known: {sorted(SETTINGS)}", path=source, key=key)
         expected, _help = SETTINGS[key]
+        _check_type(value, expected, source, key)  # before expansion: errors show ${VAR}, no secret
         value = _expand_env(value, source, key)
-        _check_type(value, expected, source, key)
         kwargs[key] = value
     if kwargs.get("storage", "lancedb") not in STORAGES:
         raise ConfigError(

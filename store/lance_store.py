@@ -11,9 +11,10 @@ import logging
 import random
 import threading
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import duckdb
@@ -40,6 +41,8 @@ _MAX_ATTEMPTS = 12
 # version (one LIST request). version(), get() and the DuckDB scans always check; see
 # docs/scaling.md. Local directories check on every read: it costs a directory listing.
 OBJECT_STORE_CONSISTENCY = timedelta(seconds=1)
+PROBE_TABLE = "_alma_probe"  # scratch table of `alma doctor`; never read by the core
+_PROBE_SCHEMA = pa.schema([("id", pa.string()), ("at", pa.timestamp("us", tz="UTC"))])
 
 
 def is_object_store(uri: str) -> bool:
@@ -339,6 +342,42 @@ class LanceStore(TableReads):
         tbl = self._table(table)
         tbl.checkout_latest()
         return int(tbl.stats()["fragment_stats"]["num_fragments"])
+
+    @guarded
+    def probe(self) -> dict[str, float]:
+        """Write, read back and delete one row in a scratch table (`alma doctor`).
+
+        Returns the milliseconds each step took; raises StoreUnavailable saying why the store
+        cannot be reached or written (missing container or bucket, rejected credentials, ...).
+        """
+        timings: dict[str, float] = {}
+        started = time.perf_counter()
+
+        def lap(step: str) -> None:
+            nonlocal started
+            now = time.perf_counter()
+            timings[step] = (now - started) * 1000
+            started = now
+
+        probe_id = uuid.uuid4().hex
+        try:
+            tbl = self._db.open_table(PROBE_TABLE)
+        except Exception as exc:
+            if explain(str(exc)) is not None:
+                raise
+            tbl = self._db.create_table(PROBE_TABLE, schema=_PROBE_SCHEMA, exist_ok=True)
+        lap("open_ms")
+        row = pa.table({"id": [probe_id], "at": [datetime.now(UTC)]}, schema=_PROBE_SCHEMA)
+        self._with_retries(PROBE_TABLE, lambda: tbl.add(row))
+        lap("write_ms")
+        where = to_lance(In("id", (probe_id,)), _PROBE_SCHEMA)
+        found = tbl.search().where(where).limit(1).to_arrow().num_rows
+        lap("read_ms")
+        self._with_retries(PROBE_TABLE, lambda: tbl.delete(where))
+        lap("delete_ms")
+        if found != 1:
+            raise StoreUnavailable(self.uri, "a row written by the probe could not be read back")
+        return timings
 
     @property
     def commits(self) -> tuple[int, int]:
