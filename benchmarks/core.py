@@ -182,6 +182,7 @@ def main() -> None:
         default=100_000,
         help="memories in the store the Memories page renders (0 to skip)",
     )
+    parser.add_argument("--out", default=str(RESULTS / "core.json"), help="the JSON written")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
 
@@ -254,9 +255,10 @@ def main() -> None:
         f"bulk ingest {results['bulk_ingest_per_s']} memories/s; "
         f"peak RSS {results['peak_rss_mb']} MB"
     )
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "core.json").write_text(json.dumps(results, indent=2))
-    print(f"wrote {RESULTS / 'core.json'}")
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2))
+    print(f"wrote {out}")
 
 
 if __name__ == "__main__":
