@@ -76,6 +76,11 @@ def explain(text: str) -> str | None:
             f"the container or bucket does not exist ({detail or 'not found'}); create it "
             "first, LanceDB does not create it"
         )
+    if "invalid access key" in lowered or "invalid account key" in lowered:
+        return (
+            "the access key in storage_options is malformed (an Azure account key is base64); "
+            "check it and the environment variable it comes from"
+        )
     if code in _AUTH or status in (401, 403):
         return (
             f"the storage service rejected the credentials ({detail}); check the account name "

@@ -1,13 +1,17 @@
-"""One contract for every store backend: memory:// (the fast fake) and a LanceDB directory."""
+"""One contract for every store backend: memory:// (the fast fake), a LanceDB directory and
+an az:// container in Azurite (Azure Blob Storage's emulator; skipped when it is unavailable
+outside CI)."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
 
 from store import Eq, HasAny, In, InvalidQuery, Or, Range, TextContains, open_store
+from tests.objectstore import azurite as emulator
 
 DIM = 8
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -49,10 +53,25 @@ def memory_row(
     return row
 
 
-@pytest.fixture(params=["memory", "disk"])
+@pytest.fixture(scope="module")
+def azure_blob():
+    instance = emulator.start_or_skip()
+    yield instance
+    instance.stop()
+
+
+@pytest.fixture(params=["memory", "disk", "azure"])
 def store(request, tmp_path):
-    uri = "memory://" if request.param == "memory" else str(tmp_path / "store")
-    instance = open_store(uri, vector_dim=DIM)
+    options = None
+    if request.param == "memory":
+        uri = "memory://"
+    elif request.param == "disk":
+        uri = str(tmp_path / "store")
+    else:
+        blob = request.getfixturevalue("azure_blob")
+        uri = blob.create_container(f"contract-{uuid.uuid4().hex[:12]}") + "/store"
+        options = blob.storage_options()
+    instance = open_store(uri, vector_dim=DIM, storage_options=options)
     yield instance
     instance.close()
 
