@@ -1,36 +1,50 @@
 """Analytics: what agents learned over time, how well they do, and how healthy the memory is."""
 
+from typing import Any
+
 import streamlit as st
 
 from alma_app import insights
-from alma_app.ui import get_alma, show_error
+from alma_app.ui import get_alma, show_error, sidebar
 from alma_app.ui.charts import heuristic_confidence_figure, learning_figure, success_figure
 
+
+def mine(rows: list[dict[str, Any]], agent: str | None) -> list[dict[str, Any]]:
+    """The rows of the sidebar's agent (every row when it shows all agents)."""
+    return [r for r in rows if agent is None or r["agent"] == agent]
+
+
 alma = get_alma()
+scope = sidebar(alma)
+agent = scope.agent
 st.title("Analytics")
-st.caption(f"Project **{alma.project_id}** · computed by DuckDB over the memory store")
+who = f"agent **{agent}**" if agent else "all agents"
+st.caption(f"Project **{alma.project_id}** · {who} · computed by DuckDB over the memory store")
 
 with show_error():
-    if alma.stats()["total"] == 0:
-        st.info("No memories yet. Load the demo data with `alma demo`, or let agents learn.")
+    if alma.stats(agent)["total"] == 0:
+        whose = f" for agent {agent}" if agent else ""
+        st.info(
+            f"No memories{whose} yet. Load the demo data with `alma demo`, or let agents learn."
+        )
         st.stop()
 
     st.header("Learning")
     period = st.segmented_control("Per", list(insights.PERIODS), default="week", key="period")
-    learned = insights.learning_over_time(alma, period or "week")
+    learned = mine(insights.learning_over_time(alma, period or "week"), agent)
     st.plotly_chart(learning_figure(learned), width="stretch")
 
     outcomes, heuristics = st.columns(2, gap="large")
     with outcomes:
         st.header("Outcomes")
-        success = insights.success_by_task_type(alma)
+        success = mine(insights.success_by_task_type(alma), agent)
         if success:
             st.plotly_chart(success_figure(success), width="stretch")
         else:
             st.info("No outcomes recorded yet: agents record them with ALMA.learn().")
     with heuristics:
         st.header("Heuristics")
-        rows = insights.heuristic_confidence(alma)
+        rows = mine(insights.heuristic_confidence(alma), agent)
         if rows:
             st.plotly_chart(heuristic_confidence_figure(rows), width="stretch")
             approved = [r for r in rows if r["status"] == "approved"]
@@ -48,6 +62,8 @@ with show_error():
             st.info("No heuristics yet: they form after repeated successful outcomes.")
 
     st.header("Memory health")
+    if agent:
+        st.caption("Health covers every agent's memories of the project.")
     with st.expander("Health settings"):
         left, right = st.columns(2)
         stale_days = left.slider("Stale after (days not validated)", 7, 365, 90, key="stale")
@@ -104,7 +120,12 @@ with show_error():
             )
 
     st.subheader("Most-retrieved memories")
-    retrieved = insights.most_retrieved(alma)
+    retrieved = insights.most_retrieved(alma, limit=10 if agent is None else 200)
+    found = {m.id: m for m in alma.get_memories([r["memory_id"] for r in retrieved])}
+    if agent is not None:
+        retrieved = [
+            r for r in retrieved if r["memory_id"] in found and found[r["memory_id"]].agent == agent
+        ][:10]
     if not retrieved:
         st.info(
             "No retrievals recorded yet. Every memory that retrieve() returns to an agent is "
@@ -112,7 +133,6 @@ with show_error():
             icon=":material/info:",
         )
     else:
-        found = {m.id: m for m in alma.get_memories([r["memory_id"] for r in retrieved])}
         st.dataframe(
             [
                 {

@@ -7,7 +7,7 @@ import streamlit as st
 from alma_app import insights
 from alma_app.errors import AlmaError
 from alma_app.types import Memory
-from alma_app.ui import get_alma, show_error
+from alma_app.ui import get_alma, show_error, sidebar
 from alma_app.ui.charts import average_curves_figure, decay_figure, histogram_figure
 from alma_app.ui.kanban import say, show_message
 
@@ -30,18 +30,18 @@ def label(memory: Memory) -> str:
     return f"{memory.type.replace('_', ' ')} · {memory.agent or 'user'} · {short}"
 
 
-def validate(memory: Memory) -> None:
+def validate(memory: Memory, actor: str) -> None:
     try:
-        alma.validate(memory.id)
+        alma.validate(memory.id, actor)
     except AlmaError as exc:
         say("error", str(exc))
     else:
         say("success", f"Validated “{label(memory)}”: its decay clock starts again today.")
 
 
-def let_go(memory: Memory) -> None:
+def let_go(memory: Memory, actor: str) -> None:
     try:
-        alma.delete_memories([memory.id], reason="let go on the Confidence page")
+        alma.delete_memories([memory.id], actor=actor, reason="let go on the Confidence page")
     except AlmaError as exc:
         say("error", str(exc))
     else:
@@ -49,9 +49,9 @@ def let_go(memory: Memory) -> None:
         say("success", f"Let go of “{label(memory)}” (archived; it can be restored).")
 
 
-def restore(ids: list[str]) -> None:
+def restore(ids: list[str], actor: str) -> None:
     try:
-        alma.restore(ids)
+        alma.restore(ids, actor)
     except AlmaError as exc:
         say("error", str(exc))
     else:
@@ -59,7 +59,7 @@ def restore(ids: list[str]) -> None:
         say("success", f"Restored {len(ids)} memor{'y' if len(ids) == 1 else 'ies'}.")
 
 
-def edit_form(memory: Memory) -> None:
+def edit_form(memory: Memory, actor: str) -> None:
     field = MAIN_FIELD[memory.type]
     with st.form(f"edit-{memory.id}"):
         text = st.text_area(
@@ -77,7 +77,7 @@ def edit_form(memory: Memory) -> None:
         )
         if st.form_submit_button("Save", type="primary", key=f"edit-{memory.id}-save"):
             try:
-                alma.update_memory(memory.id, confidence=confidence, **{field: text})
+                alma.update_memory(memory.id, actor=actor, confidence=confidence, **{field: text})
             except AlmaError as exc:
                 st.error(str(exc))
             else:
@@ -86,6 +86,8 @@ def edit_form(memory: Memory) -> None:
 
 
 alma = get_alma()
+scope = sidebar(alma)
+agent = scope.agent
 decay_settings = alma.settings.decay
 threshold = decay_settings.forget_threshold
 st.title("Confidence & forgetting")
@@ -103,19 +105,20 @@ if undo:
         f":material/undo: Undo: restore {len(undo)} memories",
         key="undo",
         on_click=restore,
-        args=(undo,),
+        args=(undo, scope.reviewer),
     )
 
 with show_error():
-    stats = alma.stats()
+    stats = alma.stats(agent)
     if stats["by_status"].get("approved", 0) == 0:
-        st.info("No approved memories yet, so nothing decays. Load the demo data with `alma demo`.")
+        whose = f" for agent {agent}" if agent else ""
+        st.info(
+            f"No approved memories{whose} yet, so nothing decays. "
+            "Load the demo data with `alma demo`."
+        )
         st.stop()
-    agents = sorted(a for a in stats["by_agent"] if a != "(users)")
-    left, right = st.columns(2)
-    chosen = left.selectbox("Agent", ["all agents", *agents])
-    agent = None if chosen == "all agents" else chosen
-    horizon = right.slider("Horizon (days ahead)", 30, 730, 180, step=30)
+    left, _ = st.columns(2)
+    horizon = left.slider("Horizon (days ahead)", 30, 730, 180, step=30)
     now = alma.now()
 
     tab_curves, tab_expiring, tab_forget = st.tabs(
@@ -197,11 +200,19 @@ with show_error():
                 )
                 ok, change, drop = actions.columns(3)
                 ok.button(
-                    "Validate", key=f"validate-{memory.id}", on_click=validate, args=(memory,)
+                    "Validate",
+                    key=f"validate-{memory.id}",
+                    on_click=validate,
+                    args=(memory, scope.reviewer),
                 )
                 with change.popover("Edit"):
-                    edit_form(memory)
-                drop.button("Let go", key=f"letgo-{memory.id}", on_click=let_go, args=(memory,))
+                    edit_form(memory, scope.reviewer)
+                drop.button(
+                    "Let go",
+                    key=f"letgo-{memory.id}",
+                    on_click=let_go,
+                    args=(memory, scope.reviewer),
+                )
 
     with tab_forget:
         st.markdown(
@@ -217,7 +228,7 @@ with show_error():
             )
             previewed = st.form_submit_button("Preview (dry run)", key="preview")
         if previewed:
-            preview = alma.forget(agent, older, below, dry_run=True, actor="human")
+            preview = alma.forget(agent, older, below, dry_run=True, actor=scope.reviewer)
             st.session_state[PREVIEW_KEY] = (agent, older, below, preview.ids)
             st.session_state[CONFIRM_KEY] = False
             rows = [
@@ -246,7 +257,7 @@ with show_error():
                     st.error(f"Archive {len(p_ids)} memories now? You can restore them later.")
                     yes, no = st.columns(2)
                     if yes.button(f"Yes, forget {len(p_ids)}", type="primary", key="forget-yes"):
-                        result = alma.forget(p_agent, p_older, p_below, actor="human")
+                        result = alma.forget(p_agent, p_older, p_below, actor=scope.reviewer)
                         st.session_state[UNDO_KEY] = result.ids
                         for key in (PREVIEW_KEY, CONFIRM_KEY, "confidence.preview_rows"):
                             st.session_state.pop(key, None)

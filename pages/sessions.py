@@ -5,11 +5,12 @@ from collections.abc import Sequence
 import streamlit as st
 
 from alma_app.session import SessionHandoff, SessionManager
-from alma_app.ui import get_alma, show_error
+from alma_app.ui import get_alma, show_error, sidebar
 from alma_app.ui.charts import timeline_figure
 
 HANDOFF_KEY = "sessions.handoff"
 AGENT_KEY = "sessions.agent"
+FOLLOWS_KEY = "sessions.follows"  # the sidebar agent the filter last took its default from
 EVERYONE = "all agents"
 OUTCOME_ICONS = {
     "success": ":green[:material/check_circle:]",
@@ -27,7 +28,8 @@ BADGE_COLORS = {
 
 
 def open_handoff(handoff_id: str) -> None:
-    """Show a search hit: clear the agent filter so the hit is among the listed handoffs."""
+    """Show a search hit: clear the page's agent filter (not the sidebar's) so the hit is among
+    the listed handoffs."""
     st.session_state[AGENT_KEY] = EVERYONE
     st.session_state[HANDOFF_KEY] = handoff_id
 
@@ -66,6 +68,7 @@ def handoff_detail(h: SessionHandoff) -> None:
 
 
 alma = get_alma()
+scope = sidebar(alma)
 manager = getattr(alma, "sessions", None)
 if not isinstance(manager, SessionManager):
     manager = SessionManager(alma.project_id, alma=alma)
@@ -82,9 +85,14 @@ with show_error():
             "create_handoff(); `alma demo` loads a sample history."
         )
         st.stop()
-    agents = sorted({s.agent for s in sessions})
-    if st.session_state.get(AGENT_KEY) not in (EVERYONE, *agents):
-        st.session_state[AGENT_KEY] = EVERYONE
+    agents = sorted({s.agent for s in sessions} | set(scope.agents))
+    # The filter follows the sidebar's agent; opening a search hit widens it to every agent.
+    follows = scope.agent or EVERYONE
+    if st.session_state.get(FOLLOWS_KEY, EVERYONE) != follows or (
+        st.session_state.get(AGENT_KEY) not in (EVERYONE, *agents)
+    ):
+        st.session_state[AGENT_KEY] = follows
+    st.session_state[FOLLOWS_KEY] = follows
     chosen = st.selectbox("Agent", [EVERYONE, *agents], key=AGENT_KEY)
     agent = None if chosen == EVERYONE else chosen
     handoffs = manager.list_handoffs(agent, limit=1000)
@@ -106,7 +114,10 @@ with show_error():
     n_sessions.metric("Sessions", len(in_view))
     n_handoffs.metric("Handoffs", len(handoffs))
     n_active.metric("Active now", sum(1 for s in in_view if s.status == "active"))
-    st.plotly_chart(timeline_figure(rows), width="stretch")
+    if rows:
+        st.plotly_chart(timeline_figure(rows), width="stretch")
+    else:
+        st.info(f"No sessions recorded for {agent} yet.")
 
     listing, detail = st.columns([2, 3], gap="large")
     with listing:

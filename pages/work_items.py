@@ -4,7 +4,7 @@ import streamlit as st
 
 from alma_app import insights
 from alma_app.progress_strategies import STRATEGIES
-from alma_app.ui import get_alma, show_error
+from alma_app.ui import get_alma, show_error, sidebar
 from alma_app.ui.charts import burndown_figure, status_figure
 from alma_app.ui.kanban import UNASSIGNED, board_view, item_form, show_message, tracker_for
 
@@ -14,8 +14,12 @@ STRATEGY_HELP = {
     "unblock_others": "the item most other items wait on",
     "fifo": "the oldest actionable item",
 }
+EVERYONE = "everyone"
+AGENT_KEY = "work_items.agent"
+FOLLOWS_KEY = "work_items.follows"  # the sidebar agent the filter last took its default from
 
 alma = get_alma()
+scope = sidebar(alma)
 tracker = tracker_for(alma)
 st.title("Work items")
 st.caption(f"Project **{alma.project_id}** · the board agents and people share")
@@ -28,15 +32,25 @@ with show_error():
             "No work items yet. Create the first one below, load the demo board with "
             "`alma demo`, or let agents add theirs with ProgressTracker."
         )
-    agents = sorted({*alma.settings.agents, *(i.agent for i in everything if i.agent)})
+    agents = sorted(
+        {*alma.settings.agents, *scope.agents, *(i.agent for i in everything if i.agent)}
+    )
 
     if everything:
-        chosen = st.selectbox("Show the items of", ["everyone", *agents, UNASSIGNED])
-        agent = None if chosen in ("everyone", UNASSIGNED) else chosen
+        # The filter starts from the sidebar's agent (and follows it when it changes there);
+        # the page keeps its own choice for the unassigned items the sidebar does not offer.
+        options = [EVERYONE, *agents, UNASSIGNED]
+        if st.session_state.get(FOLLOWS_KEY, EVERYONE) != (scope.agent or EVERYONE) or (
+            st.session_state.get(AGENT_KEY) not in options
+        ):
+            st.session_state[AGENT_KEY] = scope.agent or EVERYONE
+        st.session_state[FOLLOWS_KEY] = scope.agent or EVERYONE
+        chosen = st.selectbox("Show the items of", options, key=AGENT_KEY)
+        agent = None if chosen in (EVERYONE, UNASSIGNED) else chosen
         items = [
             i
             for i in everything
-            if chosen == "everyone" or (i.agent or UNASSIGNED) == (agent or UNASSIGNED)
+            if chosen == EVERYONE or (i.agent or UNASSIGNED) == (agent or UNASSIGNED)
         ]
         summary = tracker.get_progress_summary(agent=agent)
         done, doing, blocked, rate = st.columns(4)
@@ -54,7 +68,7 @@ with show_error():
 
         tab_board, tab_next, tab_progress = st.tabs(["Board", "What next?", "Progress"])
         with tab_board:
-            board_view(tracker, items, everything)
+            board_view(tracker, items, everything, scope.reviewer)
         with tab_next:
             st.caption("The actionable item each strategy picks (pending, every dependency done).")
             rows = []
@@ -87,9 +101,9 @@ with show_error():
     st.divider()
     new, edit = st.columns(2)
     with new, st.expander(":material/add: New work item", expanded=not everything):
-        item_form(tracker, everything, agents)
+        item_form(tracker, everything, agents, actor=scope.reviewer)
     if everything:
         with edit, st.expander(":material/edit: Edit a work item"):
             titles = {i.id: f"{i.title} ({i.status.replace('_', ' ')})" for i in everything}
             picked = st.selectbox("Item", list(titles), format_func=titles.get, key="edit-item")
-            item_form(tracker, everything, agents, tracker.get(picked))
+            item_form(tracker, everything, agents, tracker.get(picked), actor=scope.reviewer)

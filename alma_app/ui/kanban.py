@@ -15,7 +15,6 @@ import streamlit as st
 from alma_app.errors import AlmaError
 from alma_app.progress import ProgressTracker, WorkItem
 from alma_app.progress_types import ITEM_TYPES, TRANSITIONS, WORK_STATUSES
-from alma_app.tracking import HUMAN
 
 if TYPE_CHECKING:
     from alma_app.api import ALMA
@@ -57,17 +56,18 @@ def show_message() -> None:
         st.success(text, icon=":material/check_circle:")
 
 
-def _move(tracker: ProgressTracker, item: WorkItem, status: str) -> None:
+def _move(tracker: ProgressTracker, item: WorkItem, status: str, actor: str) -> None:
     try:
-        tracker.update_status(item.id, status, actor=HUMAN)
+        tracker.update_status(item.id, status, actor=actor)
     except AlmaError as exc:
         say("error", f"Cannot move “{item.title}” to {status.replace('_', ' ')}: {exc}")
     else:
         say("success", f"Moved “{item.title}” to {STATUS_TITLES[status]}.")
 
 
-def card(tracker: ProgressTracker, item: WorkItem, board: dict[str, WorkItem]) -> None:
-    """One card: title, agent, priority, what it waits on and blocks, and its moves."""
+def card(tracker: ProgressTracker, item: WorkItem, board: dict[str, WorkItem], actor: str) -> None:
+    """One card: title, agent, priority, what it waits on and blocks, and its moves (recorded
+    as made by `actor`)."""
     with st.container(border=True, key=f"card-{item.id}"):
         st.markdown(f"**{item.title}**")
         st.caption(
@@ -91,16 +91,16 @@ def card(tracker: ProgressTracker, item: WorkItem, board: dict[str, WorkItem]) -
                     type="primary" if status in allowed else "secondary",
                     help=None if status in allowed else f"not allowed from {item.status}",
                     on_click=_move,
-                    args=(tracker, item, status),
+                    args=(tracker, item, status, actor),
                     use_container_width=True,
                 )
 
 
 def board_view(
-    tracker: ProgressTracker, items: Sequence[WorkItem], everything: list[WorkItem]
+    tracker: ProgressTracker, items: Sequence[WorkItem], everything: list[WorkItem], actor: str
 ) -> None:
     """One column per status, highest priority on top; only the latest done items unless the
-    user asks for all of them."""
+    user asks for all of them. Moves are recorded as made by `actor`."""
     board = {i.id: i for i in everything}
     show_all_done = st.toggle("Show every done item", key="kanban.all_done")
     columns = st.columns(len(WORK_STATUSES), gap="small")
@@ -117,7 +117,7 @@ def board_view(
             if not here:
                 st.caption("Nothing here.")
             for item in here:
-                card(tracker, item, board)
+                card(tracker, item, board, actor)
             if hidden:
                 st.caption(f"…and {hidden} older done item(s)")
 
@@ -131,8 +131,11 @@ def item_form(
     everything: list[WorkItem],
     agents: Sequence[str],
     item: WorkItem | None = None,
+    *,
+    actor: str,
 ) -> None:
-    """Create an item (item=None) or edit one, dependencies included."""
+    """Create an item (item=None) or edit one, dependencies included; `actor` is recorded as
+    the one who made the change."""
     key = f"item-form-{item.id if item else 'new'}"
     others = [i for i in everything if item is None or i.id != item.id]
     titles = {i.id: f"{i.title} ({i.status.replace('_', ' ')})" for i in others}
@@ -196,10 +199,10 @@ def item_form(
     }
     try:
         if item is None:
-            created = tracker.create_work_item(**fields, actor=HUMAN)
+            created = tracker.create_work_item(**fields, actor=actor)
             say("success", f"Created “{created.title}” ({STATUS_TITLES[created.status]}).")
         else:
-            tracker.update(item.id, actor=HUMAN, **fields)
+            tracker.update(item.id, actor=actor, **fields)
             say("success", f"Saved “{title}”.")
     except AlmaError as exc:
         st.error(str(exc), icon=":material/block:")

@@ -1,7 +1,9 @@
-"""In a real browser: the kanban board moves cards (and refuses illegal moves, saying why), a
-handoff found by search opens with what the store holds, and every page of part 2 draws its
-charts from the sample data. Screenshots of these pages go to docs/."""
+"""In a real browser: the kanban board moves cards (and refuses illegal moves, saying why) in
+the name typed in the shared sidebar, a handoff found by search opens with what the store holds
+even when the sidebar shows another agent, and every page of part 2 draws its charts from the
+sample data. Screenshots of these pages go to docs/."""
 
+import re
 from pathlib import Path
 
 from alma_app.progress import ProgressTracker
@@ -29,6 +31,20 @@ def open_page(page, server: str, settle, path: str) -> None:
     settle(page)
 
 
+def review_as(page, settle, name: str) -> None:
+    """Type the reviewer's name in the shared sidebar."""
+    page.get_by_label("Reviewing as", exact=True).fill(name)
+    page.keyboard.press("Enter")
+    settle(page)
+
+
+def show_agent(page, settle, agent: str) -> None:
+    """Pick an agent in the shared sidebar's filter."""
+    page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').click()
+    page.get_by_role("option", name=re.compile(rf"^{agent} \(")).click()
+    settle(page)
+
+
 def move(page, settle, item_id: str, status: str) -> None:
     page.locator(f".st-key-card-{item_id}").get_by_role("button", name="Move").click()
     page.locator(f".st-key-move-{item_id}-{status} button").click()
@@ -39,6 +55,7 @@ def test_moving_kanban_cards_reaches_the_store(page, server, settle, alma_of):
     open_page(page, server, settle, "work_items")
     page.get_by_text("Work items").first.wait_for()
     page.locator(".js-plotly-plot").first.wait_for(state="attached")
+    review_as(page, settle, "carol")
 
     # An illegal move: the blocked item still waits on an unfinished one.
     move(page, settle, "sd-wi-16", "in_progress")
@@ -53,6 +70,7 @@ def test_moving_kanban_cards_reaches_the_store(page, server, settle, alma_of):
     page.locator('[data-testid="stAlert"]', has_text="Moved").wait_for()
     assert tracker.get("sd-wi-17").status == "done"
     assert tracker.get("sd-wi-16").status == "pending"
+    assert tracker.get_status_log("sd-wi-17")[0].actor == "carol"  # the sidebar's reviewer
     done_column = page.locator('[data-testid="stColumn"]', has_text="Done ·").first
     assert "Add PgBouncer in transaction mode" in done_column.inner_text()
     shot(page, "work_items.png")
@@ -62,6 +80,9 @@ def test_a_searched_handoff_opens_with_its_stored_content(page, server, settle, 
     open_page(page, server, settle, "sessions")
     page.get_by_text("Sessions & handoffs").first.wait_for()
     page.locator(".js-plotly-plot").first.wait_for(state="attached")
+    show_agent(page, settle, "victor")
+    listed = page.locator('[data-testid="stRadio"]').inner_text()
+    assert "victor:" in listed and "helena:" not in listed  # the sidebar's agent only
 
     page.get_by_placeholder("e.g. flaky payment test").fill("MFA TOTP sign-in")
     page.keyboard.press("Enter")

@@ -145,3 +145,22 @@ def test_memories_agents_retrieve_are_ranked_with_their_text(alma):
     table = app.dataframe[-1].value
     assert set(table.columns) >= {"memory", "type", "retrievals"}
     assert table["retrievals"].max() == 2
+
+
+def test_the_sidebar_agent_narrows_the_charts_and_the_ranking(alma):
+    for agent, query in (("helena", "data-testid selectors"), ("victor", "idempotency keys")):
+        alma.retrieve(query, agent=agent)
+    alma.usage.flush()
+    app = run()
+    app.selectbox(key="alma_agent").set_value("victor").run()
+    assert not app.exception
+    learning, success, _ = (c.proto.spec for c in app.get("plotly_chart"))
+    assert "agent=victor" in learning and "agent=helena" not in learning
+    assert '"victor"' in success and '"helena"' not in success
+    victors = [m for m in everything(alma) if m.type == "heuristic" and m.agent == "victor"]
+    approved = [m.stored_confidence for m in victors if m.status == "approved"]
+    metrics = {m.label: m.value for m in app.metric}
+    assert metrics["Average stored"] == f"{sum(approved) / len(approved):.2f}"
+    ranked = app.dataframe[-1].value
+    retrieved = alma.get_memories(list(ranked["memory_id"]))
+    assert retrieved and {m.agent for m in retrieved} == {"victor"}

@@ -122,3 +122,44 @@ def test_cancel_keeps_every_memory(alma):
 def test_an_empty_store_says_nothing_decays(empty_config):
     app = run()
     assert "nothing decays" in app.info[0].value
+
+
+def in_the_sidebar(app: AppTest, agent: str, reviewer: str) -> AppTest:
+    """Pick an agent and type a reviewer's name in the shared sidebar, as a user would."""
+    app.selectbox(key="alma_agent").set_value(agent).run()
+    app.text_input(key="alma_reviewer").input(reviewer).run()
+    assert not app.exception
+    return app
+
+
+def test_the_sidebar_agent_filters_the_page_and_its_reviewer_is_the_actor(alma):
+    app = in_the_sidebar(run(), "victor", "carol")
+    assert not any(s.label == "Agent" for s in app.main.selectbox)  # the sidebar's filter only
+    shown = expiring_rows(app)
+    assert shown == [e.memory.id for e in alma.expiring(30, "victor")]
+    assert shown and shown != [e.memory.id for e in alma.expiring(30)]
+    first, second = shown[:2]
+    app.button(key=f"validate-{first}").click().run()
+    assert alma.history(first)[-1].action == "validate"
+    assert alma.history(first)[-1].actor == "carol"
+    app.button(key=f"letgo-{second}").click().run()
+    app.button(key="undo").click().run()
+    assert [(e.action, e.actor) for e in alma.history(second)[-2:]] == [
+        ("delete", "carol"),
+        ("restore", "carol"),
+    ]
+
+
+def test_forget_from_the_sidebar_scope_is_recorded_with_the_reviewer(alma):
+    expected = alma.forget("victor", dry_run=True)
+    everyone = alma.forget(dry_run=True)
+    assert 0 < expected.count < everyone.count
+    app = in_the_sidebar(run(), "victor", "carol")
+    app.button(key="preview").click().run()
+    assert f"{expected.count} memories would be forgotten" in app.warning[0].value
+    app.button(key="forget-ask").click().run()
+    app.button(key="forget-yes").click().run()
+    assert f"Forgot {expected.count} memories." in app.success[0].value
+    archived = {a.memory.id: a for a in alma.list_archived(limit=1000)}
+    assert set(archived) == set(expected.ids)
+    assert {alma.history(i)[-1].actor for i in expected.ids} == {"carol"}

@@ -81,6 +81,25 @@ def test_search_finds_a_handoff_and_opens_it(manager):
     assert "Automate MFA sign-in test on staging" in " ".join(s.value for s in app.subheader)
 
 
+def test_the_filter_follows_the_sidebar_and_a_hit_widens_only_the_page(manager):
+    app = run()
+    app.selectbox(key="alma_agent").set_value("nora").run()
+    assert app.selectbox(key="sessions.agent").value == "nora"
+    options = app.radio(key="sessions.handoff").options
+    assert len(options) == 3 and all("nora:" in o for o in options)
+    assert {m.label: m.value for m in app.metric}["Sessions"] == "3"
+    app.text_input[0].input("TOTP secret for the MFA test").run()
+    app.button(key="hit-handoff-sd-sess-12").click().run()  # helena's
+    assert app.selectbox(key="sessions.agent").value == "all agents"
+    assert app.selectbox(key="alma_agent").value == "nora"  # the other pages keep nora
+    assert app.radio(key="sessions.handoff").value == "handoff-sd-sess-12"
+    app.selectbox(key="alma_agent").set_value("victor").run()
+    assert app.selectbox(key="sessions.agent").value == "victor"
+    assert {m.label: m.value for m in app.metric}["Sessions"] == str(
+        sum(1 for s in manager.list_sessions(limit=100) if s.agent == "victor")
+    )
+
+
 def test_a_search_without_matches_says_so(manager):
     app = run()
     app.text_input[0].input("zzzz qqqq").run()

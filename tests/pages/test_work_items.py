@@ -130,10 +130,39 @@ def test_what_next_names_the_pick_of_each_strategy(tracker):
 
 
 def test_the_agent_filter_narrows_the_board_and_the_summary(tracker):
+    unassigned = tracker.create_work_item(title="Triage the flaky checkout test")
     app = run()
-    app.selectbox[0].select("nora").run()
+    app.selectbox(key="work_items.agent").select("nora").run()
     metrics = {m.label: m.value for m in app.metric}
     assert metrics["Done"] == "2 / 3"
+    assert cards(app) == {i.id for i in tracker.board() if i.agent == "nora"}
+    assert app.selectbox(key="alma_agent").value == "All agents"  # the sidebar keeps its own
+    app.selectbox(key="work_items.agent").select("(unassigned)").run()
+    assert cards(app) == {unassigned.id}
+
+
+def in_the_sidebar(app: AppTest, agent: str, reviewer: str) -> AppTest:
+    """Pick an agent and type a reviewer's name in the shared sidebar, as a user would."""
+    app.selectbox(key="alma_agent").set_value(agent).run()
+    app.text_input(key="alma_reviewer").input(reviewer).run()
+    assert not app.exception
+    return app
+
+
+def test_the_board_starts_from_the_sidebar_agent_and_records_the_reviewer(tracker):
+    app = in_the_sidebar(run(), "victor", "carol")
+    assert app.selectbox(key="work_items.agent").value == "victor"
+    assert cards(app) == {i.id for i in tracker.board() if i.agent == "victor"}
+    app.button(key="move-sd-wi-17-done").click().run()
+    assert tracker.get_status_log("sd-wi-17")[0].actor == "carol"
+    app.text_input(key="item-form-new-title").input("Profile the order export")
+    app.button(key="item-form-new-submit").click().run()
+    created = next(i for i in tracker.board() if i.title == "Profile the order export")
+    assert [(c.to_status, c.actor) for c in tracker.get_status_log(created.id)] == [
+        ("pending", "carol")
+    ]
+    app.selectbox(key="alma_agent").set_value("nora").run()  # the page follows the sidebar
+    assert app.selectbox(key="work_items.agent").value == "nora"
     assert cards(app) == {i.id for i in tracker.board() if i.agent == "nora"}
 
 
