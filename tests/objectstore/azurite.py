@@ -57,6 +57,14 @@ class Azurite:
     process: subprocess.Popen
     location: str
     containers: list[str] = field(default_factory=list)
+    debug_log: str | None = None
+
+    def requests(self) -> int:
+        """Requests served so far (needs start(debug_log=...))."""
+        if not self.debug_log or not os.path.exists(self.debug_log):
+            return 0
+        with open(self.debug_log, encoding="utf-8", errors="replace") as log:
+            return sum("BlobStorageContextMiddleware: RequestMethod=" in line for line in log)
 
     @property
     def endpoint(self) -> str:
@@ -88,8 +96,11 @@ class Azurite:
         shutil.rmtree(self.location, ignore_errors=True)
 
 
-def start(timeout: float = 30.0) -> Azurite:
-    """Start azurite-blob on a free loopback port; raises RuntimeError saying why it could not."""
+def start(timeout: float = 30.0, debug_log: str | None = None) -> Azurite:
+    """Start azurite-blob on a free loopback port; raises RuntimeError saying why it could not.
+
+    debug_log: a file for Azurite's debug log (one line per request; benchmarks count them).
+    """
     exe = executable()
     if exe is None:
         raise RuntimeError(
@@ -111,6 +122,7 @@ def start(timeout: float = 30.0) -> Azurite:
             "--skipApiVersionCheck",
             "--loose",
             "--silent",
+            *(["--debug", debug_log] if debug_log else []),
         ],
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -123,7 +135,7 @@ def start(timeout: float = 30.0) -> Azurite:
             raise RuntimeError(f"azurite-blob exited with {process.returncode}: {text}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return Azurite(port=port, process=process, location=location)
+                return Azurite(port, process, location, debug_log=debug_log)
         except OSError:
             time.sleep(0.1)
     azurite = Azurite(port=port, process=process, location=location)
