@@ -132,6 +132,10 @@ def load_settings(path: str | os.PathLike[str]) -> Settings:
         raw = yaml.safe_load(cfg_path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise ConfigError(f"not valid YAML: {exc}", path=str(cfg_path)) from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"not UTF-8 text: {exc.reason} at byte {exc.start}", path=str(cfg_path)
+        ) from exc
     except OSError as exc:
         raise ConfigError(f"cannot read: {exc}", path=str(cfg_path)) from exc
     if not isinstance(raw, dict) or not isinstance(raw.get("alma"), dict):

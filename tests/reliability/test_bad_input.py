@@ -384,11 +384,6 @@ def test_load_settings(tmp_path_factory, content) -> None:
     assert isinstance(result, Settings)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core bug: load_settings lets UnicodeDecodeError escape for a non-UTF-8 file "
-    "(alma_app/config.py reads with read_text and catches only OSError and YAMLError)",
-)
 def test_a_config_file_that_is_not_utf8_is_a_config_error(tmp_path: Path) -> None:
     path = tmp_path / "config.yaml"
     path.write_bytes(b"alma:\n  project_id: caf\xe9\n")  # Latin-1, as an old editor saves it
