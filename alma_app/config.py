@@ -56,6 +56,8 @@ class RetrievalWeights:
     confidence: float = 0.15
     recency_half_life_days: float = 30.0
     min_similarity: float = 0.2  # vector-only hits below this cosine similarity are dropped
+    lexical_weight: float = 0.3  # how much a strong BM25 match adds to cosine similarity
+    lexical_saturation: float = 10.0  # BM25 score at which a match counts as half strong
     candidates: int = 100  # candidates taken from each of the vector and lexical searches
 
 

@@ -24,11 +24,11 @@ _LEXICAL_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="alma-bm25"
 
 
 def success_signal(memory: Memory) -> float:
-    """How well this memory's advice has worked, in [0, 1]; 0.5 when it does not apply."""
+    """How well a heuristic's advice has worked, in [0, 1]; 0.5 (neutral) for other types."""
     if memory.TYPE == "heuristic":
         return memory.success_rate if memory.occurrence_count else 0.5  # type: ignore[attr-defined]
-    if memory.TYPE == "outcome":
-        return 1.0 if memory.success else 0.0  # type: ignore[attr-defined]
+    # Outcomes are records, not advice: a failure on a similar task is as worth seeing as a
+    # success, so they compete on relevance alone.
     return 0.5
 
 

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import store as st
+from alma_app import retrieval
 from alma_app.errors import NotFoundError, ValidationError
 from alma_app.memories import check_confidence, check_text, store_errors
 from alma_app.progress import ProgressTracker
@@ -36,8 +37,6 @@ if TYPE_CHECKING:
     from alma_app.api import ALMA
 
 __all__ = ["SessionContext", "SessionHandoff", "SessionManager", "SessionRecord"]
-
-_RRF_K = 60  # reciprocal-rank fusion constant, as in the memory search
 
 
 def _check_limit(limit: Any) -> int:
@@ -266,7 +265,7 @@ class SessionManager(HandoffImporter):
     def search_handoffs(
         self, query: str, agent: str | None = None, limit: int = 5
     ) -> list[SessionHandoff]:
-        """Handoffs relevant to a query: vector and BM25 results fused by reciprocal rank.
+        """Handoffs relevant to a query: vector and BM25 results fused as in memory search.
 
         Vector-only hits below the store's minimum similarity are dropped, so an unrelated
         query returns nothing rather than the nearest noise.
@@ -284,23 +283,19 @@ class SessionManager(HandoffImporter):
             lexical = self.store.text_search(
                 "handoffs", query, where=where, limit=depth, columns=columns
             )
-        floor = self.alma.settings.retrieval.min_similarity
-        scores: dict[str, float] = {}
-        rows: dict[str, dict] = {}
-        lexical_ids = {r["id"] for r in lexical}
-        for rank, row in enumerate(near):
-            if 1 - row["_distance"] < floor and row["id"] not in lexical_ids:
-                continue
-            scores[row["id"]] = scores.get(row["id"], 0) + 1 / (_RRF_K + rank + 1)
-            rows[row["id"]] = row
-        for rank, row in enumerate(lexical):
-            scores[row["id"]] = scores.get(row["id"], 0) + 1 / (_RRF_K + rank + 1)
-            rows.setdefault(row["id"], row)
-        best = sorted(scores, key=lambda i: -scores[i])[:limit]
+        weights = self.alma.settings.retrieval
+        merged = retrieval.merge_hits(
+            [(r["id"], r["_distance"]) for r in near],
+            [(r["id"], r["_score"]) for r in lexical],
+            min_similarity=weights.min_similarity,
+        )
+        rows = {r["id"]: r for r in [*lexical, *near]}
+        best_bm25 = max((r["_score"] for r in lexical), default=0.0)
+        scores = {i: retrieval.relevance(c, best_bm25, weights) for i, c in merged.items()}
         found = []
-        for handoff_id in best:
+        for handoff_id in sorted(scores, key=lambda i: -scores[i])[:limit]:
             handoff = SessionHandoff.from_row(rows[handoff_id])
-            handoff.score = scores[handoff_id] * (_RRF_K + 1) / 2  # 1.0 = first in both lists
+            handoff.score = scores[handoff_id]
             found.append(handoff)
         return found
 

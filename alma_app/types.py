@@ -28,7 +28,7 @@ class ScoreBreakdown:
 
     similarity: float  # cosine similarity of the query and memory embeddings
     lexical: float  # BM25 score normalised by the best lexical hit of the query
-    relevance: float  # reciprocal-rank fusion of the vector and lexical ranks, normalised
+    relevance: float  # similarity fused with lexical strength (alma_app.retrieval), in [0, 1]
     recency: float
     success: float
     confidence: float  # effective (decayed) confidence

@@ -33,7 +33,7 @@ def alma_cmd(capsys, *argv: str) -> tuple[int, str, str]:
 def demo_config(tmp_path, capsys) -> str:
     config = make_config(tmp_path, "demo")
     code, out, _ = alma_cmd(capsys, "--config", config, "demo")
-    assert code == 0 and "memories added" in out
+    assert code == 0 and "memories and" in out
     return config
 
 
