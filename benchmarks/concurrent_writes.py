@@ -58,24 +58,17 @@ def run(writers: int, writes: int, src: Path, threads: int, every: int) -> list[
     env = dict(os.environ, PYTHONPATH=str(src), HF_HUB_OFFLINE="1")
     with tempfile.TemporaryDirectory(prefix="alma-cw-") as tmp:
         store = str(Path(tmp) / "store")
-        init = [sys.executable, "-c", "from alma_app import ALMA; import sys; "
-                     "ALMA(project_id='bench', storage_dir=sys.argv[1], embedding='hashing')"
-                     ".add_domain_knowledge('init', 'bench', 'first memory')", store]  # fmt: skip
-        subprocess.run(init, env=env, check=True)
+        init = (
+            "import sys; from alma_app import ALMA; "
+            "ALMA(project_id='bench', storage_dir=sys.argv[1], embedding='hashing')"
+            ".add_domain_knowledge('init', 'bench', 'first memory')"
+        )
+        subprocess.run([sys.executable, "-c", init, store], env=env, check=True)
         start_at = time.time() + 6.0  # time for every process to import and warm up
         procs = [
             subprocess.Popen(
-                [
-                    sys.executable,
-                    "-c",
-                    WRITER,
-                    store,
-                    f"w{n}",
-                    str(writes),
-                    str(start_at),
-                    str(threads),
-                    str(every),
-                ],  # fmt: skip
+                [sys.executable, "-c", WRITER, store, f"w{n}"]
+                + [str(a) for a in (writes, start_at, threads, every)],
                 env=env,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
@@ -106,7 +99,7 @@ def main() -> None:
         f"{args.label}: {args.writes} writes per process, {args.threads} thread(s) each, "
         f"compact_every={args.compact_every}"
     )
-    print(f"{'writers':>8} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'writes/s':>9}")
+    print(f"{'writers':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'max ms':>8} {'writes/s':>9}")
     for writers in [int(w) for w in args.writers.split(",")]:
         per_writer = run(writers, args.writes, args.src, args.threads, args.compact_every)
         lat = [ms for writer in per_writer for ms in writer]
@@ -115,12 +108,14 @@ def main() -> None:
             "writers": writers,
             "p50_ms": float(np.percentile(lat, 50)),
             "p95_ms": float(np.percentile(lat, 95)),
+            "p99_ms": float(np.percentile(lat, 99)),
             "max_ms": float(np.max(lat)),
             "writes_per_s": len(lat) / max(elapsed_s, 1e-9),
         }
         rows.append(row)
         print(
-            f"{writers:>8} {row['p50_ms']:>8.1f} {row['p95_ms']:>8.1f} {row['max_ms']:>8.1f} "
+            f"{writers:>8} {row['p50_ms']:>8.1f} {row['p95_ms']:>8.1f} {row['p99_ms']:>8.1f} "
+            f"{row['max_ms']:>8.1f} "
             f"{row['writes_per_s']:>9.1f}",
             flush=True,
         )

@@ -83,6 +83,7 @@ class LanceStore(TableReads):
         self._tables: dict[str, Any] = {}
         self._maintenance_tables: dict[str, Any] = {}
         self._datasets: dict[str, tuple[int, Any]] = {}
+        self._committed: dict[str, int] = {}  # latest version each table's commits made
         self._fts_ready: set[str] = set()
         self._lock = threading.RLock()
         self._duck = duckdb.connect(":memory:")
@@ -96,6 +97,7 @@ class LanceStore(TableReads):
             vector_index_min_rows=vector_index_min_rows,
             background=background_compaction and not self._in_memory,
             scrub=self._scrub,
+            tiered=not self._in_memory,
         )
 
     def _connect(self, interval: timedelta) -> Any:
@@ -134,6 +136,9 @@ class LanceStore(TableReads):
         return schemas.schema_for(table, self.vector_dim)
 
     def _table(self, name: str) -> Any:
+        tbl = self._tables.get(name)  # the hot path takes no lock
+        if tbl is not None:
+            return tbl
         with self._lock:
             tbl = self._tables.get(name)
             if tbl is not None:
@@ -275,9 +280,8 @@ class LanceStore(TableReads):
         return existing
 
     def _write(self, table: str, kind: Kind, payload: Any) -> None:
-        tbl = self._table(table)
         self._writer.submit(table, kind, payload)
-        self._compactor.note_write(table, int(tbl.version))
+        self._compactor.note_write(table, self._committed.get(table, 0))
 
     def _commit(self, table: str, kind: Kind, payload: Any) -> None:
         """One Lance commit, retried while concurrent commits conflict (called by GroupCommit).
@@ -287,13 +291,15 @@ class LanceStore(TableReads):
         tbl = self._table(table)
         lock = self._commit_lock.hold(table) if self._commit_lock else nullcontext()
         with lock:
-            self._commit_now(tbl, table, kind, payload)
+            result = self._commit_now(tbl, table, kind, payload)
+        version = int(getattr(result, "version", 0) or 0)  # the version this commit made
+        self._committed[table] = max(self._committed.get(table, 0), version)
 
-    def _commit_now(self, tbl: Any, table: str, kind: Kind, payload: Any) -> None:
+    def _commit_now(self, tbl: Any, table: str, kind: Kind, payload: Any) -> Any:
         if kind == "add":
-            self._with_retries(table, lambda: tbl.add(payload))
-        elif kind == "upsert":
-            self._with_retries(
+            return self._with_retries(table, lambda: tbl.add(payload))
+        if kind == "upsert":
+            return self._with_retries(
                 table,
                 lambda: (
                     tbl.merge_insert("id")
@@ -302,8 +308,7 @@ class LanceStore(TableReads):
                     .execute(payload)
                 ),
             )
-        else:
-            self._with_retries(table, lambda: tbl.delete(payload))
+        return self._with_retries(table, lambda: tbl.delete(payload))
 
     # ------------------------------------------------------------------ maintenance
 

@@ -5,9 +5,12 @@ scans) cost more with every fragment, so tables must be compacted regularly. Com
 the write that crossed a threshold made that one write take seconds (measured: up to 5.8 s with
 4 writer processes), so here:
 
-- after each write the store reports the table's new version; once `every / 2` versions (by any
+- after each write the store reports the table's new version; once `every / 4` versions (by any
   process: versions are global) have passed since this process last compacted or checked, a
-  background thread checks the fragment count and compacts when there are enough small ones;
+  background thread counts the small fragments and compacts when there are `every / 8` or more;
+- compaction is tiered: fragments that already hold FRAGMENT_ROWS rows are never rewritten, so a
+  compaction costs the recent small writes, not the whole table (Lance's default target of 1M
+  rows would rewrite a 100k-memory table, ~150 MB, every time);
 - compaction uses its own table handle (its own connection), so it never holds the writers';
 - only if `every` versions pile up before the background job is done does a writer wait for it
   (back-pressure), which keeps the fragment count bounded however fast the writes come;
@@ -30,6 +33,8 @@ from lancedb.index import FTS, BTree, IvfHnswSq
 from store import schemas
 
 log = logging.getLogger(__name__)
+# Fragments this big are left alone by compaction; LanceDB's stats call smaller ones "small".
+FRAGMENT_ROWS = 100_000
 
 
 def is_conflict(exc: BaseException) -> bool:
@@ -73,12 +78,14 @@ class Compactor:
         vector_index_min_rows: int,
         background: bool,
         scrub: Callable[[str], str],
+        tiered: bool = True,
     ) -> None:
         self._open = open_table  # a handle of its own (not the writers') when in the background
         self.every = max(1, every)
         self.cleanup_older_than = cleanup_older_than
         self.vector_index_min_rows = vector_index_min_rows
         self.background = background
+        self.tiered = tiered
         self._scrub = scrub
         self._base: dict[str, int] = {}  # version at which this process last compacted/checked
         self._jobs: dict[str, threading.Thread] = {}
@@ -95,7 +102,7 @@ class Compactor:
             if not self.background:
                 if distance < self.every:
                     return
-            elif distance < max(1, self.every // 2):
+            elif distance < max(1, self.every // 4):
                 return
             elif not running:
                 job = threading.Thread(
@@ -139,20 +146,33 @@ class Compactor:
         start = int(tbl.version)
         try:
             if not force:
-                fragments = int(tbl.stats()["fragment_stats"]["num_fragments"])
-                if fragments < max(2, self.every // 4):
+                small = int(tbl.stats()["fragment_stats"]["num_small_fragments"])
+                if small < max(2, self.every // 8):
                     return  # another process compacted already, or there is little to do
             ensure_indexes(tbl, self.vector_index_min_rows)
-            tbl.optimize(cleanup_older_than=self.cleanup_older_than)
-            with self._lock:
-                self.runs += 1
+            if self.tiered:
+                self._compact_tiered(tbl)
+            else:  # memory:// tables have no Lance dataset to call directly
+                tbl.optimize(cleanup_older_than=self.cleanup_older_than)
         except Exception as exc:
             if not is_conflict(exc):
                 raise
             log.info("compaction of %s deferred: %s", table, self._scrub(str(exc))[:500])
+        else:
+            with self._lock:
+                self.runs += 1
         finally:
             with self._lock:
                 self._base[table] = max(self._base.get(table, 0), start)
+
+    def _compact_tiered(self, tbl: Any) -> None:
+        """Lance's optimize in three steps, with compaction leaving big fragments alone."""
+        tbl.to_lance().optimize.compact_files(target_rows_per_fragment=FRAGMENT_ROWS)
+        tbl.checkout_latest()
+        tbl.to_lance().optimize.optimize_indices()  # fold new rows into FTS/B-tree/vector
+        tbl.checkout_latest()
+        tbl.to_lance().cleanup_old_versions(older_than=self.cleanup_older_than)
+        tbl.checkout_latest()
 
 
 _LIVE: weakref.WeakSet[Compactor] = weakref.WeakSet()
