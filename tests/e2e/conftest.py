@@ -123,8 +123,10 @@ def server(store_config: Path) -> Iterator[str]:
     log.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(chromium_path: str):
+    """One Chromium per test module: Playwright's sync API runs an event loop in this thread
+    while it is open, so it must be closed before other tests (the MCP client) use asyncio."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
