@@ -8,7 +8,7 @@ CONFIG ?= .alma/config.yaml
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: run test test-fast lint format bench install clean
+.PHONY: run test test-fast lint format bench install clean screenshots
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,10 @@ test: $(VENV)/.installed-test
 
 test-fast: $(VENV)/.installed-test
 	$(PY) -m pytest -m "not slow and not e2e" $(PYTEST_ARGS)
+
+## make screenshots: refresh docs/*.png from the browser tests
+screenshots: $(VENV)/.installed-test
+	ALMA_SCREENSHOT_DIR=$(CURDIR)/docs $(PY) -m pytest tests/e2e -q
 
 lint: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check .

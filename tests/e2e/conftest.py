@@ -8,6 +8,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -175,7 +176,8 @@ def settle():
     return wait
 
 
-DOCS = ROOT / "docs"
+# Screenshots go to docs/ only when asked (`make screenshots`), so test runs leave the tree clean.
+DOCS = Path(os.environ.get("ALMA_SCREENSHOT_DIR") or Path(tempfile.gettempdir()) / "alma-shots")
 
 
 @pytest.fixture
@@ -195,11 +197,11 @@ def open_app_page(server: str, settle):
 
 @pytest.fixture
 def screenshot():
-    """Save a screenshot of the whole page under docs/. Streamlit scrolls inside its main area,
-    so the viewport grows to the content's height (capped) first."""
+    """Save a screenshot of the whole page (under docs/ with `make screenshots`). Streamlit
+    scrolls inside its main area, so the viewport grows to the content's height first."""
 
     def take(page, name: str) -> Path:
-        DOCS.mkdir(exist_ok=True)
+        DOCS.mkdir(parents=True, exist_ok=True)
         height = page.evaluate(
             "() => document.querySelector('[data-testid=\"stMain\"]').scrollHeight"
         )

@@ -3,19 +3,22 @@ the name typed in the shared sidebar, a handoff found by search opens with what 
 even when the sidebar shows another agent, and every page of part 2 draws its charts from the
 sample data. Screenshots of these pages go to docs/."""
 
+import os
 import re
+import tempfile
 from pathlib import Path
 
 from alma_app.progress import ProgressTracker
 from alma_app.session import SessionManager
 
-DOCS = Path(__file__).resolve().parents[2] / "docs"
+# As in conftest.py: docs/ only with `make screenshots`.
+DOCS = Path(os.environ.get("ALMA_SCREENSHOT_DIR") or Path(tempfile.gettempdir()) / "alma-shots")
 
 
 def shot(page, name: str) -> None:
     """Screenshot the whole page: Streamlit scrolls inside its main area, so grow the viewport
     to the content's height (capped) first."""
-    DOCS.mkdir(exist_ok=True)
+    DOCS.mkdir(parents=True, exist_ok=True)
     height = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
     page.set_viewport_size({"width": 1400, "height": min(max(height, 1000), 3200)})
     page.wait_for_timeout(500)
