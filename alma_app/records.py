@@ -46,6 +46,21 @@ ROW_COLUMNS = [
 ]
 
 
+# What from_row needs: the columns a search fetches for each candidate.
+HIT_COLUMNS = [
+    "id",
+    "type",
+    "agent",
+    "project_id",
+    "status",
+    "created_at",
+    "updated_at",
+    "shared_with",
+    "payload",
+    "metadata",
+]
+
+
 def payload_fields(cls: type[Memory]) -> list[str]:
     return [f.name for f in fields(cls) if f.name not in COMMON]
 

@@ -12,11 +12,12 @@ from typing import Literal
 import store as st
 from alma_app import retrieval
 from alma_app.memories import MemoryRepository, store_errors
-from alma_app.records import ROW_COLUMNS
+from alma_app.records import HIT_COLUMNS
 from alma_app.types import Memory, utcnow
 
 SearchMode = Literal["hybrid", "vector", "lexical"]
 MODES = ("hybrid", "vector", "lexical")
+LEXICAL_OVERFETCH = 3
 
 # The lexical search runs beside the query embedding and vector search: both wait in native
 # code (LanceDB, torch) with the GIL released, so retrieve costs max(), not sum().
@@ -47,7 +48,7 @@ class HybridSearch:
         """Memories matching `where`, best first, each with its score breakdown."""
         weights = self.repo.settings.retrieval
         candidates = max(weights.candidates, limit)
-        columns = ROW_COLUMNS
+        columns = HIT_COLUMNS
         vector_rows: list[dict] = []
         text_rows: list[dict] = []
         pending: Future[list[dict]] | None = None
@@ -58,8 +59,12 @@ class HybridSearch:
                     "memories",
                     query,
                     where=where,
-                    limit=candidates,
+                    # The filter applies after BM25 ranks the whole table (half the cost at
+                    # 100k memories); over-fetching keeps enough of this agent's matches, and
+                    # weak lexical matches barely count anyway. Vector search stays prefiltered.
+                    limit=candidates * LEXICAL_OVERFETCH,
                     columns=columns,
+                    prefilter=False,
                 )
             try:
                 if mode in ("hybrid", "vector"):

@@ -215,8 +215,13 @@ class TableReads:
         where: Filter | None = None,
         limit: int = 10,
         columns: Sequence[str] | None = None,
+        prefilter: bool = True,
     ) -> list[dict]:
-        """BM25 full-text matches (`_score`) from LanceDB's FTS index; the text is not parsed."""
+        """BM25 full-text matches (`_score`) from LanceDB's FTS index; the text is not parsed.
+
+        With prefilter=False the filter applies to the `limit` best matches of the whole table:
+        about half the cost on a large table, and the caller over-fetches to compensate.
+        """
         if not text.strip():
             return []
         tbl = self._table(table)
@@ -227,7 +232,7 @@ class TableReads:
         query = tbl.search(MatchQuery(text, schemas.FTS_COLUMN), query_type="fts").limit(limit)
         clause = to_lance(where, self.schema(table))
         if clause:
-            query = query.where(clause, prefilter=True)
+            query = query.where(clause, prefilter=prefilter)
         if columns:
             query = query.select([*columns, "_score"])
         return query.to_arrow().to_pylist()

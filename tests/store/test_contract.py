@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
-from store import Eq, HasAny, In, InvalidQuery, Or, Range, TextContains, open_store
+from store import And, Eq, HasAny, In, InvalidQuery, Or, Range, TextContains, open_store
 from tests.objectstore import azurite as emulator
 
 DIM = 8
@@ -213,3 +213,41 @@ def test_automatic_compaction_keeps_fragments_bounded(tmp_path):
         store.add("memories", [memory_row(i)])
     assert store.fragment_count("memories") <= 25
     assert store.count("memories") == 100
+
+
+def test_filters_give_the_same_rows_once_compaction_has_indexed_them(tmp_path):
+    """Past SCALAR_INDEX_MIN_ROWS, compaction adds bitmap/label-list indexes for filtering;
+    they must not change what a filter matches (nulls and hostile values included)."""
+    store = open_store(str(tmp_path / "store"), vector_dim=DIM, compact_every=10_000)
+    agents = [None, "helena", "o'neil", "' OR 1=1 --"]
+    store.add(
+        "memories",
+        [
+            memory_row(
+                i,
+                agent=agents[i % 4],
+                status="approved" if i % 3 else "pending",
+                shared_with=["victor"] if i % 7 == 0 else [],
+            )
+            for i in range(1200)
+        ],
+    )
+    filters = [
+        Eq("agent", "o'neil"),
+        Eq("agent", "' OR 1=1 --"),
+        Or((In("agent", ("helena",)), HasAny("shared_with", ("victor",)))),
+        And((Eq("status", "pending"), In("type", ("domain_knowledge",)))),
+    ]
+    probe = np.eye(DIM)[3]
+
+    def results() -> list[list[str]]:
+        return [
+            sorted(h["id"] for h in store.vector_search("memories", probe, where=f, limit=2000))
+            for f in filters
+        ]
+
+    before = results()
+    store.compact("memories")
+    after = results()
+    assert after == before
+    assert [len(ids) for ids in before] == [300, 300, 300 + 172 - 43, 400]
