@@ -222,11 +222,12 @@ class MemoryRepository:
             )
         )
         with store_errors():
+            # Only the id and distance: the whole row is read in the rare near-duplicate case.
             hits = self.store.vector_search(
-                "memories", vector, where=where, limit=1, columns=ROW_COLUMNS
+                "memories", vector, where=where, limit=1, columns=["id"]
             )
         if hits and 1.0 - hits[0]["_distance"] >= self.settings.near_duplicate_similarity:
-            existing = self.hydrate(hits[0])
+            existing = self.get(hits[0]["id"])
             new = self.copy(existing)
             confidence = max(existing.stored_confidence, memory.stored_confidence)
             new.confidence = confidence  # type: ignore[attr-defined]
