@@ -10,7 +10,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from alma_app.memories import check_text, store_errors
+from alma_app.memories import check_text
+from alma_app.queries import check_count, sql_rows
 
 if TYPE_CHECKING:
     from alma_app.api import ALMA
@@ -28,23 +29,10 @@ _SNAPSHOT_TEXT = (
 )
 
 
-def _query(alma: ALMA, sql: str, params: list[Any], tables: list[str]) -> list[dict[str, Any]]:
-    with store_errors():
-        return alma.store.sql(sql, params, tables=tables).to_pylist()
-
-
-def _limit(value: Any, argument: str = "limit") -> int:
-    from alma_app.errors import ValidationError
-
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 10_000:
-        raise ValidationError(argument, f"must be an integer from 1 to 10000, got {value!r}")
-    return value
-
-
 def agent_counts(alma: ALMA) -> dict[str, dict[str, int]]:
     """Per agent (preferences under "(users)"): how many memories, and how many are pending."""
-    rows = _query(
-        alma,
+    rows = sql_rows(
+        alma.store,
         "SELECT coalesce(agent, '') AS agent, count(*) AS total, "
         "count(*) FILTER (WHERE status = 'pending') AS pending "
         "FROM memories WHERE project_id = ? GROUP BY ALL ORDER BY agent",
@@ -57,16 +45,6 @@ def agent_counts(alma: ALMA) -> dict[str, dict[str, int]]:
     }
 
 
-def pending_count(alma: ALMA, agent: str | None = None) -> int:
-    """How many memories wait for review (of one agent, or all)."""
-    sql = "SELECT count(*) AS n FROM memories WHERE project_id = ? AND status = 'pending'"
-    params: list[Any] = [alma.project_id]
-    if agent is not None:
-        sql += " AND agent = ?"
-        params.append(check_text("agent", agent))
-    return int(_query(alma, sql, params, ["memories"])[0]["n"])
-
-
 def memory_growth(alma: ALMA, agent: str | None = None) -> list[dict[str, Any]]:
     """Memories per creation day and type, with the running total per type (for a chart)."""
     where = "project_id = ?"
@@ -74,8 +52,8 @@ def memory_growth(alma: ALMA, agent: str | None = None) -> list[dict[str, Any]]:
     if agent is not None:
         where += " AND agent = ?"
         params.append(check_text("agent", agent))
-    return _query(
-        alma,
+    return sql_rows(
+        alma.store,
         "SELECT day, type, added, "
         "CAST(sum(added) OVER (PARTITION BY type ORDER BY day) AS BIGINT) AS total "
         "FROM (SELECT CAST(date_trunc('day', created_at) AS DATE) AS day, type, "
@@ -107,14 +85,17 @@ def recent_activity(
     if since is not None:
         where += ' AND "at" >= ?'
         params.append(since)
-    params.append(_limit(limit))
-    newest = _query(
-        alma, f'SELECT id FROM events WHERE {where} ORDER BY "at" DESC LIMIT ?', params, tables
+    params.append(check_count("limit", limit, 1, 10_000))
+    newest = sql_rows(
+        alma.store,
+        f'SELECT id FROM events WHERE {where} ORDER BY "at" DESC LIMIT ?',
+        params,
+        tables,
     )
     if not newest:
         return []
-    return _query(
-        alma,
+    return sql_rows(
+        alma.store,
         'SELECT "at", action, actor, entity_id AS memory_id, reason, '
         "json_extract_string(snap, '$.type') AS type, "
         "json_extract_string(snap, '$.agent') AS agent, "
@@ -122,18 +103,5 @@ def recent_activity(
         "FROM (SELECT *, coalesce(after, before) AS snap FROM events "
         'WHERE list_contains(?, id)) ORDER BY "at" DESC',
         [[r["id"] for r in newest]],
-        ["events"],
-    )
-
-
-def activity_by_day(alma: ALMA, days: int = 30) -> list[dict[str, Any]]:
-    """Events on memories per day and action over the last `days` days (review throughput)."""
-    _limit(days, "days")
-    return _query(
-        alma,
-        "SELECT CAST(date_trunc('day', \"at\") AS DATE) AS day, action, count(*) AS events "
-        "FROM events WHERE project_id = ? AND entity = 'memory' "
-        'AND "at" >= now() - to_days(CAST(? AS INTEGER)) GROUP BY ALL ORDER BY day, action',
-        [alma.project_id, days],
         ["events"],
     )

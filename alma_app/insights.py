@@ -15,7 +15,8 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from alma_app.errors import ValidationError
-from alma_app.memories import check_confidence, check_text, store_errors
+from alma_app.memories import check_confidence, check_text
+from alma_app.queries import check_count, sql_rows
 from alma_app.types import MEMORY_TYPES, utcnow
 
 if TYPE_CHECKING:
@@ -25,17 +26,6 @@ Rows = list[dict[str, Any]]
 GROUPS = {"type": "type", "agent": "coalesce(agent, '(users)')"}  # group-by choices → SQL
 PERIODS = ("day", "week", "month")
 USERS = "(users)"  # how preferences (no agent) are labelled
-
-
-def _rows(alma: ALMA, query: str, params: list[Any], tables: list[str]) -> Rows:
-    with store_errors():
-        return alma.store.sql(query, params, tables=tables).to_pylist()
-
-
-def _count(argument: str, value: Any, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ValidationError(argument, f"must be an integer from {low} to {high}, got {value!r}")
-    return value
 
 
 def _days(argument: str, value: Any) -> float:
@@ -66,7 +56,7 @@ def effective_sql(alma: ALMA, at: datetime | str = "now") -> tuple[str, list[Any
 def confidence_histogram(alma: ALMA, bins: int = 20, agent: str | None = None) -> Rows:
     """Approved memories counted per bin of current effective confidence and per type:
     rows {bin_start, bin_end, type, memories}; the last bin includes 1.0."""
-    bins = _count("bins", bins, 2, 100)
+    bins = check_count("bins", bins, 2, 100)
     effective, params = effective_sql(alma, utcnow())
     where, where_params = "project_id = ? AND status = 'approved'", [alma.project_id]
     if agent is not None:
@@ -76,7 +66,7 @@ def confidence_histogram(alma: ALMA, bins: int = 20, agent: str | None = None) -
         f"SELECT least(floor(({effective}) * ?), ? - 1)::INT AS bin, type, count(*) AS memories "
         f"FROM memories WHERE {where} GROUP BY ALL ORDER BY bin, type"
     )
-    rows = _rows(alma, query, [*params, bins, bins, *where_params], ["memories"])
+    rows = sql_rows(alma.store, query, [*params, bins, bins, *where_params], ["memories"])
     return [
         {
             "bin_start": r["bin"] / bins,
@@ -99,7 +89,7 @@ def average_curves(
     start (default 90 days ago) to end (default 180 days ahead): rows {time, group, confidence}."""
     if group not in GROUPS:
         raise ValidationError("group", f"must be one of {tuple(GROUPS)}, got {group!r}")
-    points = _count("points", points, 2, 1000)
+    points = check_count("points", points, 2, 1000)
     now = utcnow()
     start = start or now - timedelta(days=90)
     end = end or now + timedelta(days=180)
@@ -113,7 +103,9 @@ def average_curves(
         "FROM memories, grid WHERE project_id = ? AND status = 'approved' "
         "GROUP BY ALL ORDER BY grp, time"
     )
-    rows = _rows(alma, query, [start, step, points, *params, alma.project_id], ["memories"])
+    rows = sql_rows(
+        alma.store, query, [start, step, points, *params, alma.project_id], ["memories"]
+    )
     return [{"time": r["time"], "group": r["grp"], "confidence": r["confidence"]} for r in rows]
 
 
@@ -133,7 +125,7 @@ def learning_over_time(alma: ALMA, period: str = "week") -> Rows:
         "sum(learned) OVER (PARTITION BY agent, type ORDER BY period) AS total "
         "FROM counts ORDER BY period, agent, type"
     )
-    rows = _rows(alma, query, [period, USERS, alma.project_id], ["memories"])
+    rows = sql_rows(alma.store, query, [period, USERS, alma.project_id], ["memories"])
     return [{**r, "learned": int(r["learned"]), "total": int(r["total"])} for r in rows]
 
 
@@ -146,7 +138,7 @@ def success_by_task_type(alma: ALMA) -> Rows:
         "FROM memories WHERE project_id = ? AND type = 'outcome' AND status != 'rejected' "
         "GROUP BY ALL ORDER BY outcomes DESC, task_type, agent"
     )
-    rows = _rows(alma, query, [USERS, alma.project_id], ["memories"])
+    rows = sql_rows(alma.store, query, [USERS, alma.project_id], ["memories"])
     return [
         {
             **r,
@@ -169,7 +161,7 @@ def heuristic_confidence(alma: ALMA) -> Rows:
         "coalesce(json_extract(payload, '$.success_count')::INT, 0) AS successes "
         "FROM memories WHERE project_id = ? AND type = 'heuristic' ORDER BY effective DESC, id"
     )
-    return _rows(alma, query, [*params, alma.project_id], ["memories"])
+    return sql_rows(alma.store, query, [*params, alma.project_id], ["memories"])
 
 
 # ---------------------------------------------------------------------- memory health
@@ -195,10 +187,10 @@ def memory_health(
     if duplicate_similarity is None:
         duplicate_similarity = alma.settings.near_duplicate_similarity
     similarity = check_confidence(duplicate_similarity, "duplicate_similarity")
-    window = _count("window", window, 2, 20_000)
+    window = check_count("window", window, 2, 20_000)
     cutoff = utcnow() - timedelta(days=stale_days)
-    counts = _rows(
-        alma,
+    counts = sql_rows(
+        alma.store,
         "SELECT count(*) AS total, count(*) FILTER (WHERE validated_at < ?) AS stale, "
         "count(*) FILTER (WHERE (type IN ('heuristic', 'anti_pattern') AND "
         "coalesce(json_extract(payload, '$.occurrence_count')::INT, 0) = 0) OR "
@@ -248,13 +240,13 @@ def duplicate_pairs(alma: ALMA, similarity: float, window: int = 2000, limit: in
         "ORDER BY similarity DESC, first_id LIMIT ?"
     )
     params = [alma.project_id, window, USERS, similarity, limit]
-    return _rows(alma, query, params, ["memories"])
+    return sql_rows(alma.store, query, params, ["memories"])
 
 
 def most_retrieved(alma: ALMA, limit: int = 10) -> Rows:
     """Memories by how often agents retrieved them (usage events, flushed in batches by
     alma_app.usage). Rows {memory_id, retrievals, agents, last_retrieved}."""
-    limit = _count("limit", limit, 1, 1000)
+    limit = check_count("limit", limit, 1, 1000)
     query = (
         "SELECT entity_id AS memory_id, "
         "sum(CAST(json_extract(\"after\", '$.count') AS BIGINT)) AS retrievals, "
@@ -262,7 +254,7 @@ def most_retrieved(alma: ALMA, limit: int = 10) -> Rows:
         "FROM events WHERE project_id = ? AND entity = 'usage' AND action = 'retrieve' "
         "GROUP BY entity_id ORDER BY retrievals DESC, memory_id LIMIT ?"
     )
-    return _rows(alma, query, [alma.project_id, limit], ["events"])
+    return sql_rows(alma.store, query, [alma.project_id, limit], ["events"])
 
 
 # ---------------------------------------------------------------------- board
@@ -281,7 +273,7 @@ def board_burndown(alma: ALMA) -> Rows:
         "count(*) FILTER (WHERE done_at < days.day + INTERVAL 1 DAY) AS done "
         "FROM days, items GROUP BY days.day ORDER BY days.day"
     )
-    rows = _rows(alma, query, [alma.project_id, utcnow()], ["work_items"])
+    rows = sql_rows(alma.store, query, [alma.project_id, utcnow()], ["work_items"])
     return [
         {
             "day": r["day"],

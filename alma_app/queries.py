@@ -52,6 +52,21 @@ def memory_filter(
     return st.all_of(*parts)
 
 
+def sql_rows(
+    store: st.LanceStore, sql: str, params: list[Any], tables: list[str]
+) -> list[dict[str, Any]]:
+    """Rows of a read-only DuckDB query over the store (`?` parameters only), errors translated."""
+    with store_errors():
+        return store.sql(sql, params, tables=tables).to_pylist()
+
+
+def check_count(argument: str, value: Any, low: int, high: int) -> int:
+    """An integer argument within [low, high], or a ValidationError naming it."""
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ValidationError(argument, f"must be an integer from {low} to {high}, got {value!r}")
+    return value
+
+
 def memory_stats(store: st.LanceStore, project_id: str, agent: str | None) -> dict[str, Any]:
     """Counts by type, agent and status (one DuckDB GROUP BY over the memories table)."""
     params: list[Any] = [project_id]

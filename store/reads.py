@@ -99,28 +99,6 @@ class TableReads:
         offset: int = 0,
     ) -> list[dict]:
         """Filtered, ordered, paged rows, read by DuckDB over the table's Arrow data."""
-        return self.scan_arrow(
-            table,
-            where,
-            columns=columns,
-            order_by=order_by,
-            descending=descending,
-            limit=limit,
-            offset=offset,
-        ).to_pylist()
-
-    @guarded
-    def scan_arrow(
-        self,
-        table: str,
-        where: Filter | None = None,
-        *,
-        columns: Sequence[str] | None = None,
-        order_by: str | None = None,
-        descending: bool = False,
-        limit: int | None = None,
-        offset: int = 0,
-    ) -> pa.Table:
         schema = self.schema(table)
         cols = list(columns) if columns else schema.names
         for c in [*cols, *([order_by] if order_by else [])]:
@@ -133,7 +111,7 @@ class TableReads:
         if limit is not None:
             sql += " LIMIT ? OFFSET ?"
             params += [int(limit), int(offset)]
-        return self.sql(sql, params, tables=[table])
+        return self.sql(sql, params, tables=[table]).to_pylist()
 
     @guarded
     def count(self, table: str, where: Filter | None = None) -> int:

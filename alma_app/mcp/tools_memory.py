@@ -25,7 +25,6 @@ from alma_app.mcp.models import (
     learn_of,
     memory_of,
 )
-from alma_app.memories import store_errors
 
 SERVER_VERSION = "0.1.0"
 
@@ -133,8 +132,8 @@ def register_memory_tools(server: MCPServer, alma: ALMA) -> None:
     @server.tool()
     def alma_health() -> HealthOut:
         """Whether the store answers, and what this server is configured with."""
-        with tool_errors(), store_errors():
-            count = alma.store.count("memories")
+        with tool_errors():
+            count = alma.stats()["total"]
         return HealthOut(
             status="ok",
             project_id=alma.project_id,
