@@ -77,11 +77,8 @@ def load_sample_board(alma: Any, directory: Path = SAMPLE_DIR) -> int:
     """Load the sample work items and handoffs (sessions) on first call; returns how many records
     were stored. Both importers keep the records' ids, and items already on the board are left
     as they are, so a second call (or `alma demo` after someone moved a card) changes nothing."""
-    from alma_app.progress import ProgressTracker
-    from alma_app.session import SessionManager
-
-    tracker = ProgressTracker(alma.project_id, alma=alma)
-    sessions = SessionManager(alma.project_id, alma=alma)
+    tracker = alma.progress
+    sessions = alma.sessions
     items = read_jsonl(directory / "work_items.jsonl")
     known = {item.id for item in tracker.board()}
     stored = 0

@@ -4,7 +4,7 @@ from collections.abc import Sequence
 
 import streamlit as st
 
-from alma_app.session import SessionHandoff, SessionManager
+from alma_app.session import SessionHandoff
 from alma_app.ui import get_alma, show_error, sidebar
 from alma_app.ui.charts import timeline_figure
 
@@ -69,9 +69,7 @@ def handoff_detail(h: SessionHandoff) -> None:
 
 alma = get_alma()
 scope = sidebar(alma)
-manager = getattr(alma, "sessions", None)
-if not isinstance(manager, SessionManager):
-    manager = SessionManager(alma.project_id, alma=alma)
+manager = alma.sessions
 st.title("Sessions & handoffs")
 st.caption(
     f"Project **{alma.project_id}** · what each agent did, and what it left for its next session"

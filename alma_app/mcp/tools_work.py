@@ -24,8 +24,6 @@ from alma_app.mcp.models import (
     session_of,
     session_start_of,
 )
-from alma_app.progress import ProgressTracker
-from alma_app.session import SessionManager
 
 WorkStatus = Literal["pending", "in_progress", "blocked", "review", "done", "failed"]
 Texts = Annotated[list[str] | None, Field(description="a list of short texts")]
@@ -35,8 +33,8 @@ SessionId = Annotated[str, Field(description="id returned by alma_start_session"
 
 def register_work_tools(server: MCPServer, alma: ALMA) -> None:
     """Add the work-item and session tools to `server`, each bound to `alma`'s project."""
-    tracker = ProgressTracker(alma.project_id, alma=alma)
-    sessions = SessionManager(alma.project_id, alma=alma)
+    tracker = alma.progress
+    sessions = alma.sessions
 
     @server.tool()
     def alma_create_work_item(

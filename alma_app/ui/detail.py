@@ -260,9 +260,7 @@ def provenance(alma: ALMA, memory: Memory) -> None:
 
 
 def _session(alma: ALMA, session_id: str) -> None:
-    from alma_app.session import SessionManager
-
-    manager = getattr(alma, "sessions", None) or SessionManager(alma.project_id, alma=alma)
+    manager = alma.sessions
     try:
         session = manager.get_session(session_id)
     except AlmaError:

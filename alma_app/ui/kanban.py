@@ -33,13 +33,8 @@ DONE_SHOWN = 5  # the done column shows the latest few unless asked for all
 
 
 def tracker_for(alma: ALMA) -> ProgressTracker:
-    """The project's board (ALMA.progress when the core offers it)."""
-    tracker = getattr(alma, "progress", None)
-    return (
-        tracker
-        if isinstance(tracker, ProgressTracker)
-        else ProgressTracker(alma.project_id, alma=alma)
-    )
+    """The project's board."""
+    return alma.progress
 
 
 def say(kind: str, text: str) -> None:

@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from alma_app import ALMA
-from alma_app.sample import load_sample_memories
+from alma_app.sample import load_sample_board, load_sample_memories
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -67,9 +67,7 @@ def store_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path.write_text(yaml.safe_dump(sample))
     alma = ALMA.from_config(path)
     load_sample_memories(alma)
-    extra = getattr(__import__("alma_app.sample", fromlist=["x"]), "load_sample_board", None)
-    if extra is not None:
-        extra(alma)
+    load_sample_board(alma)
     alma.close()
     return path
 
