@@ -11,11 +11,16 @@ Only an optimisation: correctness still rests on Lance's protocol, so a process 
 take the lock (another tool, or compaction) is merely slower, never unsafe. Object stores have
 no shared lock (see docs/scaling.md); there the store relies on Lance's protocol and on group
 commit (store/write_queue.py) to make few commits.
+
+The lock file also carries a stamp: the table version the last commit made under the lock, by
+any process. A writer that finds its own last version there knows no other locked writer has
+committed since, so its table handle is current without asking Lance (see LanceStore._append).
 """
 
 from __future__ import annotations
 
 import os
+import struct
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,6 +32,7 @@ except ImportError:  # pragma: no cover - Windows: no flock, Lance's protocol al
     fcntl = None  # type: ignore[assignment]
 
 LOCK_DIR = "_alma_locks"  # inside the store directory; LanceDB ignores it (no .lance suffix)
+_STAMP = struct.Struct("<q")  # the stamp: a signed 64-bit version at the start of the lock file
 
 
 class CommitLock:
@@ -53,6 +59,23 @@ class CommitLock:
                 yield
             finally:
                 fcntl.flock(fd, fcntl.LOCK_UN)
+
+    def stamp(self, table: str) -> int | None:
+        """The version the last commit under this table's lock made (None if unknown).
+
+        Only meaningful while holding the lock; a wrong stamp costs time, never correctness.
+        """
+        fd = self._fd(table)
+        if fd is None:
+            return None
+        data = os.pread(fd, _STAMP.size, 0)
+        return _STAMP.unpack(data)[0] if len(data) == _STAMP.size else None
+
+    def set_stamp(self, table: str, version: int) -> None:
+        """Record the version a commit just made (while still holding the lock)."""
+        fd = self._fd(table)
+        if fd is not None:
+            os.pwrite(fd, _STAMP.pack(version), 0)
 
     def _fd(self, table: str) -> int | None:
         if fcntl is None:

@@ -7,12 +7,17 @@ Here the first caller to arrive commits for everyone queued behind it: appends a
 into one `add`, upserts with distinct ids into one `merge_insert`, deletes run in order. Each
 caller returns only when the commit holding its rows succeeded (or raises its error), so an
 acknowledged write is a committed one.
+
+A write that lands in several tables (a memory and its audit event) can commit them at the same
+time with `submit_all`: helper threads commit the other tables while the caller commits the
+first.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -20,6 +25,7 @@ import pyarrow as pa
 
 Kind = Literal["add", "upsert", "delete"]
 Commit = Callable[[str, Kind, Any], None]
+HELPERS = 4  # threads committing beside callers of submit_all
 
 
 @dataclass(eq=False)
@@ -39,6 +45,7 @@ class GroupCommit:
         self._cond = threading.Condition()
         self._pending: dict[str, list[_Write]] = {}
         self._busy: set[str] = set()
+        self._helpers: ThreadPoolExecutor | None = None  # made by the first submit_all
         self.commits = 0  # how many commits were made (for tests and benchmarks)
         self.writes = 0  # how many writes they carried
 
@@ -64,6 +71,49 @@ class GroupCommit:
                         item.done = True
                 self._cond.notify_all()
         return self._result(write)
+
+    def submit_all(self, writes: Sequence[tuple[str, Kind, Any]]) -> None:
+        """Commit writes to different tables at the same time; return once all are committed.
+
+        The caller's thread commits the first write and helper threads the others, each through
+        submit() (so each still joins other threads' writes to its table). Errors are raised
+        only once every write has finished, the first write's error before the others'. Not a
+        transaction: when one commit fails the others stay committed.
+        """
+        tables = [table for table, _, _ in writes]
+        if len(set(tables)) != len(tables):
+            raise ValueError(f"submit_all takes one write per table, got {tables}")
+        if len(writes) <= 1:
+            for table, kind, payload in writes:
+                self.submit(table, kind, payload)
+            return
+        helpers = self._helper_pool()
+        futures = [helpers.submit(self.submit, *write) for write in writes[1:]]
+        errors: list[BaseException] = []
+        try:
+            self.submit(*writes[0])
+        except BaseException as exc:  # wait for the others all the same: none outlives the call
+            errors.append(exc)
+        for future in futures:
+            try:
+                future.result()
+            except BaseException as exc:
+                errors.append(exc)
+        if errors:
+            raise errors[0]
+
+    def _helper_pool(self) -> ThreadPoolExecutor:
+        with self._cond:
+            if self._helpers is None:
+                self._helpers = ThreadPoolExecutor(HELPERS, thread_name_prefix="alma-commit")
+            return self._helpers
+
+    def close(self) -> None:
+        """Stop the helper threads (after any commit they are running)."""
+        with self._cond:
+            helpers, self._helpers = self._helpers, None
+        if helpers is not None:
+            helpers.shutdown(wait=True)
 
     @staticmethod
     def _result(write: _Write) -> None:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from store import InvalidQuery, open_store
 from store.commit_lock import LOCK_DIR, CommitLock
 from store.redact import explain, scrub, secrets_of
+from store.write_queue import GroupCommit
 from tests.store.test_contract import DIM, memory_row
 
 
@@ -74,6 +76,140 @@ def test_the_commit_lock_serialises_holders_across_handles(tmp_path):
         t.join()
     assert inside in (["a in", "a out", "b in", "b out"], ["b in", "b out", "a in", "a out"])
     assert (tmp_path / LOCK_DIR / "memories.lock").exists()
+
+
+def test_the_commit_lock_stamp_is_shared_across_handles(tmp_path):
+    first, second = CommitLock(tmp_path), CommitLock(tmp_path)  # as two processes would
+    with first.hold("memories"):
+        assert first.stamp("memories") is None  # a new lock file carries no stamp
+        first.set_stamp("memories", 41)
+    with second.hold("memories"):
+        assert second.stamp("memories") == 41
+        second.set_stamp("memories", 42)
+    with first.hold("memories"):
+        assert first.stamp("memories") == 42
+    first.close()
+    second.close()
+
+
+def _ids(store) -> list[str]:
+    return sorted(r["id"] for r in store.scan("memories", columns=["id"]))
+
+
+def test_appends_recheck_the_latest_version_only_after_another_writers_commit(tmp_path):
+    uri = str(tmp_path / "store")
+    mine, other = open_store(uri, vector_dim=DIM), open_store(uri, vector_dim=DIM)
+    mine.add("memories", [memory_row(0)])
+    handle = mine._append_handle("memories")[0]
+    checks = []
+    latest = handle.checkout_latest
+    handle.checkout_latest = lambda: (checks.append(1), latest())[1]
+
+    mine.add("memories", [memory_row(1)])
+    mine.add("memories", [memory_row(2)])
+    assert checks == []  # its own commits were the last ones: the handle is current
+    other.add("memories", [memory_row(3)])
+    other.upsert("memories", [memory_row(1, text="edited elsewhere")])
+    mine.add("memories", [memory_row(4)])
+    assert len(checks) == 1  # another writer's commits: moved to the latest version once
+
+    expected = [f"m{i}" for i in range(5)]
+    assert _ids(mine) == _ids(other) == expected  # nothing lost, nothing duplicated
+    assert mine.get("memories", ["m1"])[0]["text"] == "edited elsewhere"
+    assert mine.version("memories") == other.version("memories")
+    mine.close()
+    other.close()
+
+
+def test_appends_land_after_compaction_and_cleanup_moved_the_table_on(tmp_path):
+    # Compaction commits without the lock, so the append handle is behind it afterwards and the
+    # versions it last saw are cleaned up; Lance's commit rebases the append all the same.
+    store = open_store(
+        str(tmp_path / "store"),
+        vector_dim=DIM,
+        cleanup_older_than=timedelta(0),
+        background_compaction=False,
+    )
+    for i in range(6):
+        store.add("memories", [memory_row(i)])
+    before = store.version("memories")
+    store.compact("memories")
+    assert store.fragment_count("memories") == 1
+    store.add("memories", [memory_row(6)])
+    store.add("memories", [memory_row(7)])
+    assert store.version("memories") > before
+    assert _ids(store) == [f"m{i}" for i in range(8)]
+    assert store.count("memories") == 8
+    store.close()
+
+
+def event_row(i: int, **extra) -> dict:
+    row = {
+        "id": f"e{i}",
+        "at": datetime(2026, 1, 1, tzinfo=UTC),
+        "project_id": "p",
+        "entity": "memory",
+        "entity_id": f"m{i}",
+        "action": "create",
+        "actor": "test",
+        "before": None,
+        "after": "{}",
+        "reason": None,
+    }
+    row.update(extra)
+    return row
+
+
+def _failing(store, table: str, barrier: threading.Barrier | None = None):
+    """Wrap the store's commit: meet at the barrier first; fail the commits of `table`."""
+    commit = store._writer._commit
+
+    def wrapped(name, kind, payload):
+        if barrier is not None:
+            barrier.wait()
+        if name == table:
+            raise RuntimeError(f"{name} commit failed")
+        return commit(name, kind, payload)
+
+    store._writer._commit = wrapped
+
+
+def test_add_many_commits_the_tables_at_the_same_time_and_returns_once_all_landed(tmp_path):
+    store = open_store(str(tmp_path / "store"), vector_dim=DIM)
+    both_committing = threading.Barrier(2, timeout=10)  # times out if the commits queue
+    _failing(store, table="none", barrier=both_committing)
+    store.add_many([("memories", [memory_row(1)]), ("events", [event_row(1)])])
+    assert _ids(store) == ["m1"]
+    assert [r["id"] for r in store.scan("events", columns=["id"])] == ["e1"]
+    store.close()
+
+
+def test_add_many_validates_every_batch_before_committing_any(tmp_path):
+    store = open_store(str(tmp_path / "store"), vector_dim=DIM)
+    with pytest.raises(InvalidQuery):
+        store.add_many([("memories", [memory_row(1)]), ("events", [event_row(1, at="not a time")])])
+    assert store.count("memories") == 0 and store.count("events") == 0
+    store.close()
+
+
+@pytest.mark.parametrize("failing", ["memories", "events"])
+def test_add_many_raises_a_failed_commit_once_the_other_table_committed(tmp_path, failing):
+    # Not a transaction: the other table's rows stay (for memory + event, see
+    # MemoryRepository.insert). The error waits for the other commit: nothing outlives the call.
+    store = open_store(str(tmp_path / "store"), vector_dim=DIM)
+    _failing(store, table=failing)
+    with pytest.raises(RuntimeError, match=f"{failing} commit failed"):
+        store.add_many([("memories", [memory_row(1)]), ("events", [event_row(1)])])
+    counts = {"memories": store.count("memories"), "events": store.count("events")}
+    assert counts == {t: 0 if t == failing else 1 for t in counts}
+    store.close()
+
+
+def test_submit_all_takes_one_write_per_table():
+    group = GroupCommit(lambda *_: None)
+    with pytest.raises(ValueError, match="one write per table"):
+        group.submit_all([("events", "add", None), ("events", "add", None)])
+    group.close()
 
 
 def test_writers_do_not_wait_for_compaction_yet_fragments_stay_bounded(tmp_path):
