@@ -67,13 +67,16 @@ class ALMA:
         if settings is not None and options:
             raise ConfigError("pass either a Settings object or keyword settings, not both")
         self.settings = settings or settings_from_dict(options, source="ALMA(...)")
-        self.embedder = embedder or make_embedder(self.settings.embedding)
+        self.embedder = embedder or make_embedder(
+            self.settings.embedding, self.settings.embedding_precision
+        )
         try:
             self.store = st.open_store(
                 self.settings.store_uri,
                 vector_dim=self.embedder.dim,
                 storage_options=self.settings.storage_options or None,
                 compact_every=self.settings.compact_every,
+                mirror=self.settings.search_mirror,
             )
         except st.StoreError as exc:
             raise ConfigError(str(exc), path=self.settings.config_path, key="storage_dir") from exc

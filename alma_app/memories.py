@@ -35,6 +35,8 @@ from alma_app.types import (
 MAX_TEXT_CHARS = 20_000
 M = TypeVar("M", bound=Memory)
 ORDERABLE = ("created_at", "updated_at", "confidence", "validated_at", "type", "agent", "status")
+# One event of the audit log: (memory_id, action, actor, before, after, reason).
+EventEntry = tuple[str, str, str, Any, Any, str | None]
 
 
 @contextmanager
@@ -191,7 +193,15 @@ class MemoryRepository:
         vectors: np.ndarray | None = None,
         reason: str | None = None,
     ) -> None:
-        """Store new memories in one commit, embedding them in one batch, and log the events."""
+        """Store new memories in one commit, embedding them in one batch, and log the events.
+
+        The memories and their events commit at the same time (store.add_many) and this returns
+        only once both have: a single write costs the slower commit, not the sum of both (2-4 ms
+        of ~20 on 2 cores). The price: in sequence, a crash or a failed commit could only leave
+        memories without their events; now it can also leave events naming memories that were
+        never stored, and a reader may see an event a moment before its memory. Imports
+        (upsert_new) keep the sequence.
+        """
         if not memories:
             return
         for m in memories:
@@ -201,9 +211,11 @@ class MemoryRepository:
         if vectors is None:
             vectors = self.embed(memories)
         rows = [to_row(m, v) for m, v in zip(memories, vectors, strict=True)]
+        events = self.event_rows(
+            [(m.id, action, actor, None, to_plain(m), reason) for m in memories]
+        )
         with store_errors():
-            self.store.add("memories", rows)
-        self.log([(m.id, action, actor, None, to_plain(m), reason) for m in memories])
+            self.store.add_many([("memories", rows), ("events", events)])
 
     def insert_or_reinforce(self, memory: M, owner: st.Filter, actor: str) -> M:
         """Insert a human-stated memory, or reinforce a near-duplicate of the same owner.
@@ -329,10 +341,15 @@ class MemoryRepository:
             self.store.delete("memories", [m.id for m in memories])
         self.log([(m.id, action, actor, to_plain(m), None, reason) for m in memories])
 
-    def log(self, entries: Sequence[tuple[str, str, str, Any, Any, str | None]]) -> None:
+    def log(self, entries: Sequence[EventEntry]) -> None:
         """Append events (memory_id, action, actor, before, after, reason) in one commit."""
+        with store_errors():
+            self.store.add("events", self.event_rows(entries))
+
+    def event_rows(self, entries: Sequence[EventEntry]) -> list[dict[str, Any]]:
+        """The events table's rows for these events (insert commits them beside the memories)."""
         now = utcnow()
-        rows = [
+        return [
             {
                 "id": new_id(),
                 "at": now,
@@ -351,8 +368,6 @@ class MemoryRepository:
             }
             for memory_id, action, actor, before, after, reason in entries
         ]
-        with store_errors():
-            self.store.add("events", rows)
 
     def copy(self, memory: Memory) -> Memory:
         return replace(memory, shared_with=list(memory.shared_with), metadata=dict(memory.metadata))

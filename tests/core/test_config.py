@@ -46,6 +46,12 @@ def test_a_missing_config_file_is_an_error_not_a_default(tmp_path):
         ("alma:\n  project_id: p\n  colour: blue\n", "colour", "unknown setting"),
         ("alma:\n  storage: sqlite\n", "storage", "unknown storage 'sqlite'"),
         ("alma:\n  embedding: openai\n", "embedding", "unknown embedding 'openai'"),
+        (
+            "alma:\n  embedding_precision: int4\n",
+            "embedding_precision",
+            "unknown embedding precision 'int4'",
+        ),
+        ("alma:\n  search_mirror: 1\n", "search_mirror", "expected bool"),
         ("alma:\n  strict_agents: 'yes'\n", "strict_agents", "expected bool"),
         ("alma:\n  agents:\n    h:\n      can_learn: x\n", "agents.h.can_learn", "expected list"),
         ("alma:\n  agents:\n    h:\n      colour: 1\n", "agents.h.colour", "unknown agent"),

@@ -14,6 +14,7 @@ from alma_app import (
     MemoryNotFound,
     Outcome,
     ScopeViolation,
+    StorageError,
     ValidationError,
 )
 from alma_app.types import utcnow
@@ -289,3 +290,31 @@ def test_memory_text_cannot_break_out_of_its_prompt_section(alma):
     headings = [line for line in prompt.splitlines() if line.startswith("#")]
     assert headings == ["### Strategies that worked"]
     assert "```" not in prompt
+
+
+def test_a_memory_and_its_create_event_are_both_stored_when_add_memories_returns(disk_alma):
+    memory = DomainKnowledge(agent="helena", domain="testing", fact="Both land before return")
+    disk_alma.add_memories([memory])
+    assert disk_alma.get_memory(memory.id).fact == memory.fact
+    assert [e.action for e in disk_alma.history(memory.id)] == ["create"]
+
+
+@pytest.mark.parametrize("failing", ["memories", "events"])
+def test_a_failed_commit_of_a_memory_or_its_event_is_raised(disk_alma, failing):
+    # The two commit at the same time, so either can land without the other (see
+    # MemoryRepository.insert); the caller always hears of the failure.
+    store = disk_alma.store
+    commit = store._writer._commit
+
+    def failing_commit(table, kind, payload):
+        if table == failing:
+            raise OSError(28, "No space left on device")
+        return commit(table, kind, payload)
+
+    store._writer._commit = failing_commit
+    memory = DomainKnowledge(agent="helena", domain="testing", fact="Half of this lands")
+    with pytest.raises(StorageError):
+        disk_alma.add_memories([memory])
+    store._writer._commit = commit
+    stored = {"memories": store.count("memories"), "events": store.count("events")}
+    assert stored == {t: 0 if t == failing else 1 for t in stored}

@@ -1,0 +1,57 @@
+"""The MiniLM embedder: bfloat16 where the CPU multiplies it natively, the same vectors as
+float32 to a cosine of 0.9999, and one text at a time exactly as in a batch."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from alma_app.embeddings import MiniLMEmbedder, cpu_has_native_bf16, torch_threads
+from alma_app.errors import ConfigError
+
+TEXTS = [
+    "use data-testid selectors for the checkout button",
+    "the orders endpoint times out under load",
+    "ERR_DB_6015 appears when the replica lags",
+    "x",
+]
+
+
+def test_native_bfloat16_is_read_from_the_cpu_flags(tmp_path):
+    with_bf16 = tmp_path / "amx"
+    with_bf16.write_text("processor: 0\nflags\t\t: fpu sse2 avx512f avx512_bf16 avx512_vnni\n")
+    without = tmp_path / "old"
+    without.write_text("processor: 0\nflags\t\t: fpu sse2 avx2\n")
+    assert cpu_has_native_bf16(str(with_bf16))
+    assert not cpu_has_native_bf16(str(without))
+    assert not cpu_has_native_bf16(str(tmp_path / "missing"))
+
+
+def test_the_model_gets_half_the_cores_between_one_and_four():
+    assert [torch_threads(n) for n in (1, 2, 3, 4, 8, 64)] == [1, 1, 1, 2, 4, 4]
+
+
+def test_an_unknown_precision_is_a_config_error_naming_the_key():
+    with pytest.raises(ConfigError) as info:
+        MiniLMEmbedder(precision="int4")
+    assert info.value.key == "embedding_precision"
+
+
+@pytest.mark.model
+def test_bfloat16_and_float32_give_the_same_vectors(minilm):
+    float32 = MiniLMEmbedder(precision="float32").embed(TEXTS)
+    bfloat16 = MiniLMEmbedder(precision="bfloat16").embed(TEXTS)
+    cosines = (float32 * bfloat16).sum(axis=1)
+    assert cosines.min() > 0.999, cosines
+    assert np.allclose(np.linalg.norm(bfloat16, axis=1), 1.0, atol=1e-5)
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("precision", ["float32", "bfloat16"])
+def test_one_text_alone_embeds_as_it_does_in_a_batch(minilm, precision):
+    embedder = MiniLMEmbedder(precision=precision)
+    batch = embedder.embed(TEXTS)
+    for text, expected in zip(TEXTS, batch, strict=True):
+        alone = embedder.embed([text])[0]
+        assert alone.dtype == np.float32
+        assert float(alone @ expected) > 0.9999
