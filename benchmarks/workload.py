@@ -99,7 +99,7 @@ def make_memories(count: int, seed: int = 1) -> list[Memory]:
     now = utcnow()
     out: list[Memory] = []
     for i in range(count):
-        agent = AGENTS[i % len(AGENTS)]
+        agent = AGENTS[(i // 5) % len(AGENTS)]  # every agent owns every kind of memory
         area, action = rng.choice(AREAS), rng.choice(ACTIONS)
         technique, problem = rng.choice(TECHNIQUES), rng.choice(PROBLEMS)
         task_type = rng.choice(TASK_TYPES)
