@@ -127,7 +127,7 @@ SETTINGS: dict[str, tuple[type | tuple[type, ...], str]] = {
     "compact_every": (int, "writes per table between automatic compactions"),
     "search_mirror": (
         bool,
-        "search an in-process copy of the memories (exact, ~2 ms; ~2 KB of RAM per memory)",
+        "search an in-process copy of the memories (exact, ~2 ms; ~3.7 KB of RAM per memory)",
     ),
 }
 

@@ -4,7 +4,8 @@ LanceDB answers a filtered vector search in 7-11 ms at 100k memories on two core
 fixed cost (planning, the prefilter mask, fetching each hit's columns), and its HNSW index is
 approximate. Retrieval does one per task, so the copy here does it instead: the table's rows as
 Arrow, its vectors as a float32 matrix, the filter evaluated in numpy, a brute-force cosine over
-the rows that pass. At 100k memories that is ~2 KB of memory per row and ~2 ms per search, exact.
+the rows that pass. At 100k memories that is ~370 MB of memory (~3.7 KB per row) and ~2-3 ms
+per search, exact.
 
 It is never stale: every search first moves the copy to the table's latest version. Lance
 fragments are immutable (data files never change; updates and deletes write a new deletion file
