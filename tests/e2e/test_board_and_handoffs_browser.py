@@ -105,8 +105,10 @@ def test_a_searched_handoff_opens_with_its_stored_content(page, server, settle, 
     assert all(step in text for step in stored.next_steps)
     assert all(blocker in text for blocker in stored.blockers)
     assert "failure" in text
-    reload_text = page.locator('[data-testid="stCode"]').inner_text()
-    assert "Quick reload: helena" in reload_text
+    # The quick reload renders after the detail in the same rerun: wait for it, not just read.
+    reload_block = page.locator('[data-testid="stCode"]', has_text="Quick reload: helena")
+    reload_block.wait_for()
+    assert "Quick reload: victor" not in page.locator('[data-testid="stCode"]').inner_text()
     shot(page, "sessions.png")
 
 
