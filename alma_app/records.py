@@ -46,18 +46,10 @@ ROW_COLUMNS = [
 ]
 
 
-# What from_row needs: the columns a search fetches for each candidate.
+# What from_row needs: the columns a search fetches for each candidate (not the search text, the
+# category, the confidence or the clock, which the payload also holds).
 HIT_COLUMNS = [
-    "id",
-    "type",
-    "agent",
-    "project_id",
-    "status",
-    "created_at",
-    "updated_at",
-    "shared_with",
-    "payload",
-    "metadata",
+    c for c in ROW_COLUMNS if c not in {"user_id", "category", "text", "confidence", "validated_at"}
 ]
 
 

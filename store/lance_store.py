@@ -58,11 +58,6 @@ def is_object_store(uri: str) -> bool:
 class LanceStore(TableReads):
     """The storage interface the core uses; see the public methods below."""
 
-    # Append handles (see _append), made on first use; class defaults so that only the write
-    # path knows about them.
-    _append_db: Any = None
-    _append_tables: dict[str, tuple[Any, int]]
-
     def __init__(
         self,
         uri: str,
@@ -97,6 +92,9 @@ class LanceStore(TableReads):
         self._committed: dict[str, int] = {}  # latest version each table's commits made
         self._fts_ready: set[str] = set()
         self._mirrors: dict[str, TableMirror] = {}
+        # Append handles (see _append): their own connection, opened on the first append.
+        self._append_db: Any = None
+        self._append_tables: dict[str, tuple[Any, int]] = {}
         # Exact in-process vector search (store/mirror.py) on local disk; an object store would
         # pay a request per refresh, and memory:// has no Lance fragments to mirror.
         self.mirror_enabled = mirror and not self._in_memory and not is_object_store(uri)
@@ -367,13 +365,11 @@ class LanceStore(TableReads):
 
     def _append_handle(self, table: str) -> tuple[Any, int]:
         """The table's append handle and the version its last append made (0: none yet)."""
-        if self._append_db is not None:  # the hot path takes no lock
-            entry = self._append_tables.get(table)
-            if entry is not None:
-                return entry
+        entry = self._append_tables.get(table)  # the hot path takes no lock
+        if entry is not None:
+            return entry
         with self._lock:
             if self._append_db is None:
-                self._append_tables = {}
                 self._append_db = self._connect(None)  # None: never re-check the latest version
             entry = self._append_tables.get(table)
             if entry is None:

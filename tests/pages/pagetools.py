@@ -36,3 +36,11 @@ def downloaded(
 def widget(widgets, label: str):  # type: ignore[no-untyped-def]
     """The widget of a kind (app.text_area, app.button, ...) with this label."""
     return next(w for w in widgets if w.label == label)
+
+
+def in_the_sidebar(app: AppTest, agent: str, reviewer: str) -> AppTest:
+    """Pick an agent and type a reviewer's name in the shared sidebar, as a user would."""
+    app.selectbox(key="alma_agent").set_value(agent).run()
+    app.text_input(key="alma_reviewer").input(reviewer).run()
+    assert not app.exception
+    return app

@@ -5,6 +5,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from pagetools import in_the_sidebar
 from streamlit.testing.v1 import AppTest
 
 from alma_app import ALMA
@@ -122,14 +123,6 @@ def test_cancel_keeps_every_memory(alma):
 def test_an_empty_store_says_nothing_decays(empty_config):
     app = run()
     assert "nothing decays" in app.info[0].value
-
-
-def in_the_sidebar(app: AppTest, agent: str, reviewer: str) -> AppTest:
-    """Pick an agent and type a reviewer's name in the shared sidebar, as a user would."""
-    app.selectbox(key="alma_agent").set_value(agent).run()
-    app.text_input(key="alma_reviewer").input(reviewer).run()
-    assert not app.exception
-    return app
 
 
 def test_the_sidebar_agent_filters_the_page_and_its_reviewer_is_the_actor(alma):

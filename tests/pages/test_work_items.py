@@ -5,6 +5,7 @@ import re
 from pathlib import Path
 
 import pytest
+from pagetools import in_the_sidebar
 from streamlit.testing.v1 import AppTest
 
 from alma_app import ALMA
@@ -139,14 +140,6 @@ def test_the_agent_filter_narrows_the_board_and_the_summary(tracker):
     assert app.selectbox(key="alma_agent").value == "All agents"  # the sidebar keeps its own
     app.selectbox(key="work_items.agent").select("(unassigned)").run()
     assert cards(app) == {unassigned.id}
-
-
-def in_the_sidebar(app: AppTest, agent: str, reviewer: str) -> AppTest:
-    """Pick an agent and type a reviewer's name in the shared sidebar, as a user would."""
-    app.selectbox(key="alma_agent").set_value(agent).run()
-    app.text_input(key="alma_reviewer").input(reviewer).run()
-    assert not app.exception
-    return app
 
 
 def test_the_board_starts_from_the_sidebar_agent_and_records_the_reviewer(tracker):

@@ -24,7 +24,7 @@ import pytest
 from alma_app import ALMA
 from alma_app.transfer import BATCH
 
-RECORDS = 6000
+RECORDS = 12000  # enough that the import is still running at the third kill (writes got faster)
 PROJECT = "crash"
 
 IMPORTER = textwrap.dedent(
