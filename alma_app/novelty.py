@@ -7,9 +7,9 @@ owner and type:
 1. similarity below the `related_similarity` setting (0.9): **new**, stored and linked to nothing.
 2. otherwise both texts are reduced to tokens: NFKC, case-folded; runs of letters and runs of
    digits (so punctuation and whitespace vanish); "n't" and "cannot" become "not"; number words
-   become digits ("five" -> 5, "twenty one" -> 21, "two hundred" -> 200); "1,000" -> 1000;
-   leading zeros and ordinal suffixes ("20th") dropped; month abbreviations spelled out; the
-   articles a / an / the dropped.
+   become digits ("five" -> 5, "twenty one" -> 21, "two hundred and five" -> 205); "1,000"
+   becomes 1000; leading zeros and ordinal suffixes ("20th") are dropped; month abbreviations
+   are spelled out; the articles a / an / the are dropped.
 3. the **polarity** of a text is the parity of its negation cues: the negators (not, no, never,
    none, nothing, nobody, nowhere, neither, nor, without) and the negative words (avoid,
    disable, forbid, prohibit, disallow, deny, exclude, refuse, prevent, unable, invalid,
@@ -135,11 +135,14 @@ def tokens(text: str) -> list[str]:
 
 
 def _number(words: list[str], i: int) -> tuple[int, int]:
-    """Read a run of number words from words[i]: ('two', 'hundred', 'five') -> 205."""
+    """Read a run of number words from words[i]: ('two', 'hundred', 'and', 'five') -> 205."""
     total = current = 0
     while i < len(words):
         word = words[i]
-        if word in UNITS:
+        following = words[i + 1] if i + 1 < len(words) else ""
+        if word == "and" and words[i - 1] in SCALES and (following in UNITS or following in TENS):
+            pass
+        elif word in UNITS:
             current += UNITS[word]
         elif word in TENS:
             current += TENS[word]
