@@ -174,6 +174,11 @@ def _stem(word: str) -> str:
     return word
 
 
+def same_polarity(first: str, second: str) -> bool:
+    """Whether two texts have the same polarity (rule 3): "use X" and "avoid X" do not."""
+    return negation_cues(tokens(first)) % 2 == negation_cues(tokens(second)) % 2
+
+
 def classify(new: str, old: str, similarity: float, related_similarity: float) -> Verdict:
     """Apply the rule of the module docstring to a new text and the most similar stored one."""
     if similarity < related_similarity:
@@ -182,7 +187,7 @@ def classify(new: str, old: str, similarity: float, related_similarity: float) -
     new_bag, old_bag = Counter(new_tokens), Counter(old_tokens)
     added = tuple((new_bag - old_bag).elements())
     removed = tuple((old_bag - new_bag).elements())
-    if negation_cues(new_tokens) % 2 != negation_cues(old_tokens) % 2:
+    if negation_cues(new_tokens) % 2 != negation_cues(old_tokens) % 2:  # rule 3
         return Verdict("contradicts", similarity, added, removed)
     if not added and not removed:
         return Verdict("restatement", similarity)

@@ -189,3 +189,24 @@ def test_500_templated_facts_call_by_call_none_swallowed(model_alma: ALMA) -> No
     assert sorted(stored_facts(model_alma)) == sorted(distinct)
     assert results.count("reinforced") == 50
     assert results.count("superseded") + results.count("created") == 450
+
+
+def test_learn_never_credits_a_strategy_to_its_opposite(model_alma: ALMA) -> None:
+    """Every outcome is stored; a success with the opposite strategy must not count as a use of
+    the heuristic (its words would be filed under advice that says the reverse)."""
+    for i in range(3):
+        result = model_alma.learn(
+            "helena", f"Test form {i}", "success", "Use the page object pattern", task_type=AUTH
+        )
+    heuristic = result.heuristic
+    assert result.heuristic_created and heuristic is not None
+    opposite = model_alma.learn(
+        "helena", "Test form 4", "success", "Do not use the page object pattern", task_type=AUTH
+    )
+    assert opposite.heuristic_action is None and opposite.outcome.strategy_used.startswith("Do not")
+    assert model_alma.get_memory(heuristic.id).occurrence_count == 3
+    same = model_alma.learn(
+        "helena", "Test form 5", "success", "use the page-object pattern", task_type=AUTH
+    )
+    assert same.heuristic_reinforced and same.heuristic.id == heuristic.id
+    assert model_alma.stats()["by_type"]["outcome"] == 5
