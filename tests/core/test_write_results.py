@@ -45,3 +45,11 @@ def test_contradiction_calls_name_the_bad_argument(alma: ALMA) -> None:
     with pytest.raises(MemoryNotFound):
         alma.resolve_contradiction("nope", "nada", "rita")
     assert alma.contradictions() == [] and alma.stats()["total"] == 0
+
+
+def test_the_mcp_answer_to_an_add_carries_the_write_result(alma: ALMA) -> None:
+    from alma_app.mcp.models import memory_of
+
+    memory = alma.add_domain_knowledge("helena", "form_validation", "Email fields accept plus")
+    assert memory_of(memory).write_result == "created"
+    assert memory_of(alma.get_memory(memory.id)).write_result is None
