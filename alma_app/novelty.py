@@ -164,6 +164,8 @@ def negation_cues(words: list[str]) -> int:
 
 
 def _stem(word: str) -> str:
+    if word.endswith(("ies", "ied")) and word[:-3] + "y" in NEGATIVE_WORDS:
+        return word[:-3] + "y"  # denies, denied
     for suffix in ("ing", "ed", "es", "s", "d"):
         if word.endswith(suffix) and len(word) > len(suffix) + 2:
             stem = word[: -len(suffix)]

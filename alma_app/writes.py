@@ -161,7 +161,8 @@ class Writer:
     # ------------------------------------------------------------------ contradictions
 
     def contradictions(self, agent: str | None = None, limit: int = 50) -> list[Contradiction]:
-        """Open possible contradictions, oldest flag first, each pair once."""
+        """Open possible contradictions, oldest flag first, each pair once; a pair with a
+        rejected side is left out."""
         if agent is not None:
             check_text("agent", agent)
         flagged = self.repo.find(
@@ -181,8 +182,8 @@ class Writer:
             for other_id in links.contradicts(memory):
                 other = others.get(other_id)
                 key = frozenset((memory.id, other_id))
-                if other is None or key in pairs:
-                    continue
+                if other is None or key in pairs or "rejected" in (memory.status, other.status):
+                    continue  # a rejected side is never retrieved: nothing left to resolve
                 first, second = sorted((memory, other), key=lambda m: m.created_at)
                 pairs[key] = Contradiction(first, second)
         return list(pairs.values())[:limit]

@@ -52,6 +52,7 @@ def test_negation_cues_count_negators_and_negative_words_in_their_forms() -> Non
     assert negation_cues(tokens("avoids semicolons")) == 1
     assert negation_cues(tokens("the feature is disabled")) == 1
     assert negation_cues(tokens("it does not prevent retries")) == 2
+    assert negation_cues(tokens("the gateway denies it")) == negation_cues(tokens("denied")) == 1
     assert negation_cues(tokens("uses semicolons")) == 0
 
 

@@ -75,6 +75,8 @@ def test_a_negated_fact_is_stored_and_both_are_flagged_for_review(model_alma: AL
     [pair] = model_alma.contradictions()
     assert (pair.first.id, pair.second.id) == (does.id, does_not.id)
     assert SUPERSEDED_BY not in model_alma.get_memory(does.id).metadata  # neither outranks
+    model_alma.reject([does.id], "rita", "wrong")  # rejected in the review queue instead
+    assert model_alma.contradictions() == []
 
 
 def test_a_negated_preference_is_flagged_too(model_alma: ALMA) -> None:
