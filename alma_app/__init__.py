@@ -36,6 +36,7 @@ from alma_app.types import (
     ScoreBreakdown,
     UserPreference,
 )
+from alma_app.writes import Contradiction
 
 __all__ = [
     "ALMA",
@@ -46,6 +47,7 @@ __all__ = [
     "ArchivedMemory",
     "ConfigError",
     "Context",
+    "Contradiction",
     "DomainKnowledge",
     "Embedder",
     "ExpiringMemory",

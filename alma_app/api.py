@@ -39,6 +39,7 @@ from alma_app.types import (
     utcnow,
 )
 from alma_app.usage import UsageRecorder
+from alma_app.writes import Contradiction, Writer
 
 _SLICE_FIELDS = {
     "heuristic": "heuristics",
@@ -85,6 +86,7 @@ class ALMA:
         self.learner = Learner(self.repo, self.check_scope)
         self.reviewer = Reviewer(self.repo)
         self.forgetter = Forgetter(self.repo)
+        self.writer = Writer(self.repo)
         self._cache: OrderedDict[tuple, MemorySlice] = OrderedDict()
         self._cache_lock = threading.Lock()
         self._progress: ProgressTracker | None = None
@@ -216,8 +218,10 @@ class ALMA:
     ) -> UserPreference:
         """Remember a user's preference; every agent working for that user will see it.
 
-        A near-duplicate of one of the user's preferences (similarity >= near_duplicate_similarity)
-        reinforces and returns that one instead; its metadata["reinforcements"] counts such writes.
+        Compared with the user's most similar preference (alma_app.writes): a restatement
+        reinforces and returns that one (metadata["reinforcements"] counts such writes); a
+        changed value is stored and supersedes it; a negation is stored and flagged as a
+        possible contradiction. The returned memory's write_result says which happened.
         """
         memory = UserPreference(
             user_id=check_text("user_id", user_id),
@@ -228,7 +232,7 @@ class ALMA:
             status="approved",
         )
         actor = HUMAN if source != "agent" else user_id
-        return self.repo.insert_or_reinforce(memory, st.Eq("user_id", user_id), actor)
+        return self.writer.remember(memory, st.Eq("user_id", user_id), actor)
 
     add_user_preference = add_preference  # the original's name
 
@@ -237,8 +241,11 @@ class ALMA:
     ) -> DomainKnowledge:
         """Remember a fact for an agent; the domain must be within the agent's scope.
 
-        A near-duplicate of one of the agent's facts reinforces and returns that one instead (its
-        metadata["reinforcements"] counts such writes; a new memory has no such key).
+        Compared with the agent's most similar fact (alma_app.writes): a restatement reinforces
+        and returns that one (metadata["reinforcements"] counts such writes; a new memory has no
+        such key); a changed value ("12 seconds" -> "47 seconds") is stored and supersedes it
+        (ranks above it; both stay retrievable); a negation is stored and flagged as a possible
+        contradiction for review. The returned memory's write_result says which happened.
         """
         self._check_agent(agent)
         check_text("domain", domain)
@@ -253,7 +260,7 @@ class ALMA:
             status="approved",
         )
         actor = HUMAN if source == "user" else agent
-        return self.repo.insert_or_reinforce(memory, st.Eq("agent", agent), actor)
+        return self.writer.remember(memory, st.Eq("agent", agent), actor)
 
     def add_memories(self, memories: list[Memory], *, actor: str = HUMAN) -> int:
         """Store already-built memories in one batch (import, sample data). Returns the count."""
@@ -390,6 +397,39 @@ class ALMA:
     def edit_and_approve(self, memory_id: str, reviewer: str, **changes: Any) -> Memory:
         """Apply a reviewer's edits and approve the memory, logged as one approve event."""
         return self.reviewer.edit_and_approve(memory_id, reviewer, changes)
+
+    def contradictions(self, agent: str | None = None, limit: int = 50) -> list[Contradiction]:
+        """Pairs of memories flagged as possible contradictions by a write, not yet resolved."""
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 1000:
+            raise ValidationError("limit", f"must be an integer from 1 to 1000, got {limit!r}")
+        return self.writer.contradictions(agent, limit)
+
+    def resolve_contradiction(
+        self,
+        memory_id: str,
+        other_id: str,
+        reviewer: str,
+        *,
+        reject: str | None = None,
+        reason: str | None = None,
+    ) -> list[Memory]:
+        """Settle a flagged pair: keep both (reject=None) or reject one of the two.
+
+        The flag is cleared on both (each keeps the other's id under
+        metadata["reviewed_contradictions"]); a rejected one is never retrieved again. Raises
+        ValidationError when the two are not flagged together or `reject` is neither of them.
+        Returns the memories as they now are.
+        """
+        check_text("memory_id", memory_id)
+        check_text("other_id", other_id)
+        if reject is not None and reject not in (memory_id, other_id):
+            raise ValidationError("reject", "must be one of the two memories' ids, or None")
+        resolved = self.writer.resolve(memory_id, other_id, check_text("reviewer", reviewer))
+        if reject is None:
+            return resolved
+        kept = other_id if reject == memory_id else memory_id
+        self.reject([reject], reviewer, reason or f"contradicted by {kept}")
+        return self.get_memories([memory_id, other_id])
 
     def validate(self, memory_id: str, actor: str = HUMAN) -> Memory:
         """Confirm a memory: its decay clock restarts; its stored confidence is unchanged."""

@@ -14,7 +14,9 @@ never word overlap. Rules, for one agent and task type:
   otherwise MIN_FAILURES_FOR_ANTI_PATTERN similar failures form one anti-pattern, whose
   better_alternative is the best successful strategy known for the task type, or "".
 Heuristic confidence is the success rate smoothed by Laplace's rule, (s + 1) / (n + 2);
-anti-pattern confidence is n / (n + 1) for n similar failures. A rejected heuristic or
+anti-pattern confidence is n / (n + 1) for n similar failures. Strategies of opposite polarity
+("use the page object" / "do not use the page object", alma_app.novelty) are never similar: one
+never reinforces, weakens or joins the other. A rejected heuristic or
 anti-pattern is still the one reinforced (it stays rejected), so a reviewer's "no" is not asked
 again through a duplicate. Learned memories are `pending` when the agent's config has
 require_review: true, else approved.
@@ -31,6 +33,7 @@ from typing import Any
 import numpy as np
 
 import store as st
+from alma_app import novelty
 from alma_app.errors import ValidationError
 from alma_app.memories import MemoryRepository, check_text, store_errors
 from alma_app.records import ROW_COLUMNS
@@ -227,6 +230,8 @@ class Learner:
         sims = self.similarities(text, [key(m) for m in memories])
         if error and error_key is not None:
             sims = self._with_errors(sims, error, [error_key(m) for m in memories])
+        opposite = [not novelty.same_polarity(text, key(m)) for m in memories]
+        sims = np.where(opposite, -1.0, sims)
         best = int(np.argmax(sims))
         return memories[best] if sims[best] >= self.threshold else None
 
@@ -252,7 +257,11 @@ class Learner:
         if not success and record.error_message:
             errors = [o.error_message or "" for o in found]
             sims = self._with_errors(sims, record.error_message, errors)
-        return [o for o, s in zip(found, sims, strict=True) if s >= self.threshold]
+        return [
+            o
+            for o, s in zip(found, sims, strict=True)
+            if s >= self.threshold and novelty.same_polarity(record.strategy_used, o.strategy_used)
+        ]
 
     def _medoid(self, texts: Sequence[str]) -> str:
         """The text most similar, on average, to all the others (earliest on ties)."""

@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import fields, replace
 from datetime import UTC, datetime
-from typing import Any, TypeVar, cast
+from typing import Any
 
 import numpy as np
 
@@ -33,7 +33,6 @@ from alma_app.types import (
 )
 
 MAX_TEXT_CHARS = 20_000
-M = TypeVar("M", bound=Memory)
 ORDERABLE = ("created_at", "updated_at", "confidence", "validated_at", "type", "agent", "status")
 # One event of the audit log: (memory_id, action, actor, before, after, reason).
 EventEntry = tuple[str, str, str, Any, Any, str | None]
@@ -216,45 +215,6 @@ class MemoryRepository:
         )
         with store_errors():
             self.store.add_many([("memories", rows), ("events", events)])
-
-    def insert_or_reinforce(self, memory: M, owner: st.Filter, actor: str) -> M:
-        """Insert a human-stated memory, or reinforce a near-duplicate of the same owner.
-
-        A reinforced memory is returned instead of the new one: its confidence becomes the higher
-        of the two, its clock restarts, and metadata["reinforcements"] counts such writes (a
-        freshly created memory never has that key, so callers can tell which happened).
-        """
-        vector = self.embed([memory])[0]
-        where = st.And(
-            (
-                st.Eq("project_id", self.settings.project_id),
-                st.Eq("type", memory.TYPE),
-                st.In("status", ("approved", "pending")),
-                owner,
-            )
-        )
-        with store_errors():
-            # Only the id and distance: the whole row is read in the rare near-duplicate case.
-            hits = self.store.vector_search(
-                "memories", vector, where=where, limit=1, columns=["id"]
-            )
-        if hits and 1.0 - hits[0]["_distance"] >= self.settings.near_duplicate_similarity:
-            existing = self.get(hits[0]["id"])
-            new = self.copy(existing)
-            confidence = max(existing.stored_confidence, memory.stored_confidence)
-            new.confidence = confidence  # type: ignore[attr-defined]
-            setattr(new, new.CLOCK_FIELD, utcnow())
-            new.metadata["reinforcements"] = int(new.metadata.get("reinforcements", 0)) + 1
-            saved = self.save(
-                new,
-                before=existing,
-                actor=actor,
-                action="reinforce",
-                reason=f"near-duplicate write: {memory.text()[:200]}",
-            )
-            return cast(M, saved)
-        self.insert([memory], actor=actor, vectors=vector[None, :])
-        return memory
 
     def upsert_new(
         self, memories: Sequence[Memory], *, vectors: np.ndarray, actor: str, action: str

@@ -6,6 +6,10 @@ BM25 hit is strong only if it is both the best of this query's hits and high in 
 identifier decides the ranking. On the labelled set in benchmarks/quality.py this beats
 reciprocal-rank fusion, vector-only and BM25-only (see docs/benchmarks.md).
 
+A memory superseded by a newer version of the same statement (alma_app.writes) keeps its
+components but its total is multiplied by SUPERSEDED_FACTOR, so the newer one ranks first while
+the older stays retrievable; the factor is shown as the breakdown's `penalty`.
+
 Pure functions over candidate hits, so the ranking can be tested and explained without a store.
 """
 
@@ -17,6 +21,8 @@ from datetime import datetime
 
 from alma_app.config import RetrievalWeights
 from alma_app.types import ScoreBreakdown
+
+SUPERSEDED_FACTOR = 0.8
 
 
 @dataclass
@@ -77,6 +83,7 @@ def score(
     success_value: float,
     confidence_value: float,
     weights: RetrievalWeights,
+    penalty: float = 1.0,
 ) -> ScoreBreakdown:
     rel = relevance(cand, best_bm25, weights)
     lexical = cand.bm25 / best_bm25 if best_bm25 > 0 else 0.0
@@ -94,5 +101,6 @@ def score(
         recency=round(recency_value, 6),
         success=round(success_value, 6),
         confidence=round(confidence_value, 6),
-        total=round(total / norm if norm > 0 else 0.0, 6),
+        total=round(penalty * total / norm if norm > 0 else 0.0, 6),
+        penalty=penalty,
     )
