@@ -7,8 +7,9 @@ and VersionConflict names the rows that moved, so the caller re-reads and re-app
 
 How the check is made atomic:
 - local directory: under the table's cross-process commit lock (store/commit_lock.py), re-read
-  the current versions, compare, commit. Every process using the store takes that lock for its
-  commits, so no write can come between the check and the commit.
+  the current versions, compare, commit (a conditional merge_insert, which for a single row is
+  the check itself). Every process using the store takes that lock for its commits, so no write
+  can come between the check and the commit.
 - memory:// and object stores: the same lock is only shared by this process's threads, so the
   update is also a conditional merge_insert (`target.version = source.version - 1`) and the
   number of rows it matched is checked. For several rows at once, a row that moved between the
@@ -93,7 +94,9 @@ class ConditionalWrites:
         store = self._store
         tbl = store._table(table)
         with self._lock.hold(table):
-            moved = self._moved(table, expected)
+            # One row: the conditional merge itself is the check (and costs no extra read).
+            # Several: check first, so that a conflict writes none of them.
+            moved = self._moved(table, expected) if len(ids) > 1 else []
             if moved:
                 raise VersionConflict(table, moved)
             result = store._with_retries(
