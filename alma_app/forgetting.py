@@ -178,6 +178,7 @@ class Forgetter:
                 raise ValidationError("memory_ids", f"{memory_id!r} is not archived: it is stored")
             memory = memory_from_plain(json.loads(row["record"]))
             setattr(memory, memory.CLOCK_FIELD, now)
+            memory.version += 1  # a change: a caller holding the archived version must re-read
             memories.append(memory)
         self.repo.insert(
             memories,

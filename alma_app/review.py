@@ -216,7 +216,8 @@ class Reviewer:
         Raises ConflictError if the memory changed (or was restored) while this ran."""
         check_text("actor", actor)
         check_text("event_id", event_id)
-        event = next((e for e in self.history(memory_id) if e.id == event_id), None)
+        events = self.history(memory_id)
+        event = next((e for e in events if e.id == event_id), None)
         if event is None:
             raise NotFoundError("event of this memory", event_id)
         snapshot = event.after if event.after is not None else event.before
@@ -227,6 +228,9 @@ class Reviewer:
         try:
             (current,) = self._load([memory_id])
         except MemoryNotFound:
+            # Past every version it ever had, so no caller's old read can match it again.
+            seen = [(e.after or e.before or {}).get("version") or 0 for e in events]
+            target.version = max(seen, default=0) + 1
             self.repo.insert([target], actor=actor, action="revert", reason=reason, only_new=True)
             with store_errors():
                 self.repo.store.delete("archive", [memory_id])
