@@ -33,7 +33,7 @@ DOMAIN = "auth"
 MEMORIES = 50
 STRATEGIES = 5
 OPERATIONS = int(os.environ.get("ALMA_RELIABILITY_OPERATIONS", "2000"))
-KILLED_OPERATIONS = int(os.environ.get("ALMA_RELIABILITY_KILLED_OPERATIONS", "600"))
+KILLED_OPERATIONS = int(os.environ.get("ALMA_RELIABILITY_KILLED_OPERATIONS", "300"))
 KILLS = 10
 WORKERS = ("writer-0", "writer-1", "reviewer")
 
@@ -242,3 +242,27 @@ def test_kill_9_at_ten_points_loses_no_acknowledged_change(tmp_path: Path) -> No
     acked = run(tmp_path, operations, kills)
     assert {name: len(a) for name, a in acked.items()} == operations
     check(str(tmp_path / "store"), acked, kills=KILLS)
+
+
+def add_new_facts(store_dir: str, barrier: Any) -> None:
+    with open_alma(store_dir) as alma:
+        barrier.wait()
+        for i in range(5):
+            alma.add_domain_knowledge(AGENT, DOMAIN, f"the {spelled(f'new {i}')} setting")
+
+
+def test_two_processes_adding_the_same_new_facts_store_each_once(tmp_path: Path) -> None:
+    store_dir = str(tmp_path / "store")
+    open_alma(store_dir).close()  # tables exist before the race
+    ctx = mp.get_context("spawn")
+    barrier = ctx.Barrier(2)
+    procs = [ctx.Process(target=add_new_facts, args=(store_dir, barrier)) for _ in range(2)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(timeout=300)
+        assert p.exitcode == 0
+    with open_alma(store_dir) as alma:
+        facts = alma.list_memories(memory_type="domain_knowledge", limit=100).items
+        assert len(facts) == 5
+        assert sorted(int(m.metadata.get("reinforcements", 0)) for m in facts) == [1] * 5
