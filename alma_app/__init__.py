@@ -11,7 +11,9 @@ from alma_app.config import AgentScope, Settings, load_settings
 from alma_app.embeddings import Embedder, HashingEmbedder, MiniLMEmbedder
 from alma_app.errors import (
     AlmaError,
+    ClosedError,
     ConfigError,
+    ConflictError,
     InvalidTransition,
     MemoryNotFound,
     NotFoundError,
@@ -45,7 +47,9 @@ __all__ = [
     "AlmaError",
     "AntiPattern",
     "ArchivedMemory",
+    "ClosedError",
     "ConfigError",
+    "ConflictError",
     "Context",
     "Contradiction",
     "DomainKnowledge",

@@ -67,6 +67,9 @@ class Memory:
     updated_at: datetime = field(default_factory=utcnow)
     shared_with: list[str] = field(default_factory=list)
     metadata: dict[str, Any] = field(default_factory=dict)
+    # The stored row's version when read (+1 per update): a write carries it so that a change
+    # made meanwhile by another caller is detected, never overwritten (see memories.py).
+    version: int = field(default=0, compare=False)
     # Filled when read: the confidence after decay, and the score when retrieved.
     effective_confidence: float | None = field(default=None, compare=False)
     score: ScoreBreakdown | None = field(default=None, compare=False)

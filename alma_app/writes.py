@@ -72,12 +72,11 @@ class Writer:
             memory.metadata[links.CONTRADICTS] = [old.id]
             reason = f"may contradict {old.id} ({verdict.changed})"
             self.repo.insert([memory], actor=actor, vectors=vector[None, :], reason=reason)
-            flagged = self.repo.copy(old)
-            flagged.metadata[links.CONTRADICTS] = [*links.contradicts(old), memory.id]
-            self.repo.save(
-                flagged,
-                before=old,
-                actor=actor,
+            self._link(
+                old.id,
+                links.CONTRADICTS,
+                memory.id,
+                actor,
                 action="flag_contradiction",
                 reason=f"may be contradicted by {memory.id} ({verdict.changed})",
             )
@@ -148,15 +147,30 @@ class Writer:
         return head
 
     def _mark_superseded(self, old: Memory, new_id: str, actor: str, changed: str) -> None:
-        marked = self.repo.copy(old)
-        marked.metadata[links.SUPERSEDED_BY] = new_id
-        self.repo.save(
-            marked,
-            before=old,
-            actor=actor,
+        self._link(
+            old.id,
+            links.SUPERSEDED_BY,
+            new_id,
+            actor,
             action="supersede",
             reason=f"superseded by {new_id} ({changed})",
         )
+
+    def _link(
+        self, memory_id: str, key: str, other_id: str, actor: str, *, action: str, reason: str
+    ) -> None:
+        """Record a link on a stored memory after the new one was written. repo.update re-reads
+        and re-applies it when the memory changed meanwhile, so a concurrent reviewer's edit is
+        kept and the caller's write (already stored) is never re-run."""
+
+        def change(memory: Memory) -> Memory:
+            if key == links.CONTRADICTS:
+                memory.metadata[key] = [*links.contradicts(memory), other_id]
+            else:
+                memory.metadata[key] = other_id
+            return memory
+
+        self.repo.update(memory_id, change, actor=actor, action=action, reason=reason)
 
     # ------------------------------------------------------------------ contradictions
 
@@ -201,18 +215,21 @@ class Writer:
             raise ValidationError("other_id", f"{other_id} is not flagged against {memory_id}")
         saved = []
         for memory, other in ((first, second), (second, first)):
-            new = self.repo.copy(memory)
-            remaining = [i for i in links.contradicts(memory) if i != other.id]
-            if remaining:
-                new.metadata[links.CONTRADICTS] = remaining
-            else:
-                new.metadata.pop(links.CONTRADICTS, None)
-            reviewed = links.reviewed_contradictions(memory)
-            new.metadata[links.REVIEWED_CONTRADICTIONS] = [*reviewed, other.id]
+
+            def change(current: Memory, other_id: str = other.id) -> Memory:
+                remaining = [i for i in links.contradicts(current) if i != other_id]
+                if remaining:
+                    current.metadata[links.CONTRADICTS] = remaining
+                else:
+                    current.metadata.pop(links.CONTRADICTS, None)
+                reviewed = links.reviewed_contradictions(current)
+                current.metadata[links.REVIEWED_CONTRADICTIONS] = [*reviewed, other_id]
+                return current
+
             saved.append(
-                self.repo.save(
-                    new,
-                    before=memory,
+                self.repo.update(
+                    memory.id,
+                    change,
                     actor=reviewer,
                     action="resolve_contradiction",
                     reason=f"reviewed against {other.id}",
