@@ -8,7 +8,7 @@ CONFIG ?= .alma/config.yaml
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: run test test-fast lint format bench install clean screenshots
+.PHONY: run test test-deps test-fast lint format bench install clean screenshots
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,9 +29,14 @@ run: $(VENV)/.installed
 	$(VENV)/bin/alma demo --config $(CONFIG)
 	ALMA_CONFIG=$(CONFIG) $(VENV)/bin/streamlit run streamlit_app.py
 
-## make test: the whole suite, the real MiniLM model, browser tests included
-test: $(VENV)/.installed-test
+## make test: the whole suite, the real MiniLM model, browser and Azurite tests included.
+## Installs Chromium (Debian packages) and Azurite (npm, into tools/) first when they are
+## missing, or stops saying what to install (.ci/install-test-deps; ALMA_SKIP_TOOLS=1 skips).
+test: $(VENV)/.installed-test test-deps
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-deps:
+	bash .ci/install-test-deps
 
 test-fast: $(VENV)/.installed-test
 	$(PY) -m pytest -m "not slow and not e2e" $(PYTEST_ARGS)

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 import store as st
+from alma_app.checks import check_bool, check_ids, check_int
 from alma_app.config import Settings, load_settings, settings_from_dict
 from alma_app.consistency import repair_events
 from alma_app.decay import ConfidenceCurve
@@ -329,8 +330,7 @@ class ALMA:
 
     def get_memories(self, memory_ids: list[str]) -> list[Memory]:
         """The memories that exist among the ids, in the order given (missing ones skipped)."""
-        for memory_id in memory_ids:
-            check_text("memory_ids", memory_id)
+        check_ids("memory_ids", memory_ids)
         return [m for m in self.repo.get_many(memory_ids) if m.project_id == self.project_id]
 
     def list_memories(
@@ -350,6 +350,9 @@ class ALMA:
         descending: bool = True,
     ) -> MemoryPage:
         """A filtered page of memories and the total that match (for browsing, not ranking)."""
+        check_int("limit", limit, low=1, high=10_000)
+        check_int("offset", offset, low=0)
+        check_bool("descending", descending)
         where = memory_filter(
             agent=agent,
             memory_type=memory_type,

@@ -34,7 +34,7 @@ import numpy as np
 
 import store as st
 from alma_app import novelty
-from alma_app.errors import ValidationError
+from alma_app.checks import check_choice, check_int
 from alma_app.memories import MemoryRepository, check_text, store_errors
 from alma_app.records import ROW_COLUMNS
 from alma_app.types import AntiPattern, Heuristic, Outcome, utcnow
@@ -143,17 +143,12 @@ class Learner:
     ) -> LearnResult:
         check_text("task", task)
         check_text("strategy_used", strategy_used)
-        if outcome not in OUTCOMES:
-            raise ValidationError("outcome", f"must be 'success' or 'failure', got {outcome!r}")
+        check_choice("outcome", outcome, OUTCOMES)
         for name, value in (("feedback", feedback), ("error_message", error_message)):
             if value is not None:
                 check_text(name, value, allow_empty=True)
-        if duration_ms is not None and (
-            isinstance(duration_ms, bool) or not isinstance(duration_ms, int) or duration_ms < 0
-        ):
-            raise ValidationError(
-                "duration_ms", f"must be a non-negative integer, got {duration_ms!r}"
-            )
+        if duration_ms is not None:
+            check_int("duration_ms", duration_ms, low=0)
         if task_type is not None:
             check_text("task_type", task_type)
         kind = task_type or self.infer_task_type(agent, task)

@@ -7,7 +7,6 @@ its before/after values. The facade in api.py and the learning code both use it.
 from __future__ import annotations
 
 import json
-import math
 import random
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -20,6 +19,9 @@ import numpy as np
 
 import store as st
 from alma_app import decay
+from alma_app.checks import MAX_TEXT_CHARS as MAX_TEXT_CHARS
+from alma_app.checks import check_confidence as check_confidence
+from alma_app.checks import check_memory, check_text
 from alma_app.config import Settings
 from alma_app.embeddings import Embedder
 from alma_app.errors import (
@@ -32,15 +34,12 @@ from alma_app.errors import (
 from alma_app.records import ROW_COLUMNS, from_row, to_plain, to_row
 from alma_app.types import (
     MEMORY_CLASSES,
-    MEMORY_TYPES,
-    STATUSES,
     Memory,
     MemoryPage,
     new_id,
     utcnow,
 )
 
-MAX_TEXT_CHARS = 20_000
 RETRIES = 20  # re-reads of a memory whose conditional write lost a race, before ConflictError
 ORDERABLE = ("created_at", "updated_at", "confidence", "validated_at", "type", "agent", "status")
 # One event of the audit log: (memory_id, action, actor, before, after, reason).
@@ -60,29 +59,6 @@ def store_errors() -> Iterator[None]:
         raise ConflictError(exc.ids) from exc
     except st.StoreError as exc:
         raise StorageError(str(exc)) from exc
-
-
-def check_text(argument: str, value: Any, *, allow_empty: bool = False) -> str:
-    """A user-supplied text: a str, not blank, no NUL, not absurdly long."""
-    if not isinstance(value, str):
-        raise ValidationError(argument, f"expected a string, got {type(value).__name__}")
-    if not allow_empty and not value.strip():
-        raise ValidationError(argument, "must not be empty")
-    if "\x00" in value:
-        raise ValidationError(argument, "must not contain NUL characters")
-    if len(value) > MAX_TEXT_CHARS:
-        raise ValidationError(
-            argument, f"is {len(value)} characters; the limit is {MAX_TEXT_CHARS}"
-        )
-    return value
-
-
-def check_confidence(value: Any, argument: str = "confidence") -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValidationError(argument, f"expected a number, got {type(value).__name__}")
-    if not math.isfinite(value) or not 0.0 <= value <= 1.0:
-        raise ValidationError(argument, f"must be between 0 and 1, got {value!r}")
-    return float(value)
 
 
 def memory_from_plain(plain: dict[str, Any]) -> Memory:
@@ -182,16 +158,8 @@ class MemoryRepository:
     # ------------------------------------------------------------------ writing
 
     def validate(self, memory: Memory) -> None:
-        if memory.TYPE not in MEMORY_TYPES:
-            raise ValidationError("type", f"unknown memory type {memory.TYPE!r}")
-        if memory.status not in STATUSES:
-            raise ValidationError("status", f"must be one of {STATUSES}, got {memory.status!r}")
-        check_text("text", memory.text())
-        check_confidence(memory.stored_confidence)
-        for name in ("agent", "user_id"):
-            value = getattr(memory, name, None)
-            if value is not None:
-                check_text(name, value)
+        """Every field checked (alma_app.checks.check_memory) before any write."""
+        check_memory(memory)
 
     def embed(self, memories: Sequence[Memory]) -> np.ndarray:
         return self.embedder.embed([m.text() for m in memories])

@@ -239,7 +239,7 @@ class TableReads:
                 # Lance ranks ids only, on the very version the mirror holds; ~2 ms less than
                 # the same query through LanceDB's query builder.
                 ranked = dataset.to_table(
-                    columns=["id"],
+                    columns=["id", "_score"],  # named, or Lance warns on stderr at every call
                     full_text_query=LanceMatchQuery(text, schemas.FTS_COLUMN),
                     limit=limit,
                 )
