@@ -19,7 +19,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from alma_app.checks import check_datetime, check_memory, check_text
+from alma_app.checks import check_choice, check_datetime, check_memory, check_text
 from alma_app.errors import AlmaError, ValidationError
 from alma_app.memories import store_errors
 from alma_app.records import to_plain
@@ -219,9 +219,7 @@ def memory_from_record(record: dict[str, Any], project_id: str) -> Memory:
     """
     if not isinstance(record, dict):
         raise ValidationError("record", f"expected a JSON object, got {type(record).__name__}")
-    kind = record.get("type")
-    if kind not in MEMORY_CLASSES:
-        raise ValidationError("type", f"unknown memory type {kind!r}")
+    kind = check_choice("type", record.get("type"), MEMORY_TYPES)
     if "id" in record:
         check_text("id", record["id"])
     cls = MEMORY_CLASSES[kind]

@@ -144,6 +144,7 @@ FIELDS = [*sorted(good_record(0)), "embedding", "source_outcome_ids", "type"]
 @example(spoiled=[("embedding", [math.nan])], position=2)
 @example(spoiled=[("metadata", "{not json")], position=1)
 @example(spoiled=[("shared_with", None)], position=0)
+@example(spoiled=[("type", [])], position=0)  # found by this test: unhashable type
 def test_an_import_is_all_or_nothing_and_never_poisons_the_store(
     config, tmp_path, capsys, spoiled, position
 ):
