@@ -57,12 +57,12 @@ class RetrievalWeights:
     confidence: float = 0.15
     recency_half_life_days: float = 30.0
     min_similarity: float = 0.2  # vector-only hits below this cosine similarity are dropped
-    lexical_weight: float = 1.0  # how much a strong BM25 match adds to cosine similarity
-    lexical_saturation: float = 20.0  # BM25 score at which a match counts as half strong
+    lexical_weight: float = 0.3  # how much a strong BM25 match adds to cosine similarity
+    lexical_saturation: float = 10.0  # BM25 score at which a match counts as half strong
     candidates: int = 100  # candidates taken from each of the vector and lexical searches
     # A memory written moments before or after a relevant one of the same agent shares its
     # context (alma_app/context_boost.py): its relevance rises by this share of the neighbour's.
-    context_weight: float = 0.3
+    context_weight: float = 0.4
     context_window_s: float = 600.0  # at most this many seconds apart to count as neighbours
 
 

@@ -16,31 +16,26 @@ and testable without a store.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from itertools import pairwise
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class Written:
-    """When and by whom a candidate memory was written."""
+class Written(NamedTuple):
+    """Who wrote a candidate memory and when (a tuple: sorting them orders each owner's
+    memories in time, and a few hundred are built per search)."""
 
-    id: str
     owner: str
     at: datetime
+    id: str
 
 
 def neighbours(written: list[Written], window_s: float) -> dict[str, list[str]]:
     """Each candidate's adjacent candidates: same owner, consecutive in time, within window_s."""
     out: dict[str, list[str]] = {w.id: [] for w in written}
-    ordered = sorted(written, key=lambda w: (w.owner, w.at))
-    for before, after in pairwise(ordered):
-        if before.owner != after.owner:
-            continue
-        gap = (after.at - before.at).total_seconds()
-        if 0 < gap <= window_s:
-            out[before.id].append(after.id)
-            out[after.id].append(before.id)
+    for before, after in _adjacent(written, window_s):
+        out[before.id].append(after.id)
+        out[after.id].append(before.id)
     return out
 
 
@@ -53,9 +48,21 @@ def boost(
     """
     if weight <= 0 or window_s <= 0:
         return dict(relevance)
-    adjacent = neighbours([w for w in written if w.id in relevance], window_s)
-    out: dict[str, float] = {}
-    for memory_id, value in relevance.items():
-        best = max((relevance[n] for n in adjacent.get(memory_id, ())), default=0.0)
-        out[memory_id] = value + weight * best * (1.0 - value)
-    return out
+    best = dict.fromkeys(relevance, 0.0)
+    for before, after in _adjacent([w for w in written if w.id in relevance], window_s):
+        a, b = before.id, after.id
+        if relevance[b] > best[a]:
+            best[a] = relevance[b]
+        if relevance[a] > best[b]:
+            best[b] = relevance[a]
+    return {k: v + weight * best[k] * (1.0 - v) for k, v in relevance.items()}
+
+
+def _adjacent(written: list[Written], window_s: float) -> list[tuple[Written, Written]]:
+    window = timedelta(seconds=window_s)
+    zero = timedelta(0)
+    return [
+        (before, after)
+        for before, after in pairwise(sorted(written))
+        if before.owner == after.owner and zero < after.at - before.at <= window
+    ]

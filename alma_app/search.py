@@ -119,11 +119,12 @@ def contextual_relevance(
     relevance = {k: retrieval.relevance(c, best_bm25, weights) for k, c in merged.items()}
     if context_weight <= 0:
         return relevance
-    written = [
-        context_boost.Written(k, rows[k]["agent"], rows[k]["created_at"])
-        for k in merged
-        if rows[k].get("agent") and rows[k].get("created_at") is not None
-    ]
+    written: list[context_boost.Written] = []
+    for memory_id in merged:
+        row = rows[memory_id]
+        owner, at = row.get("agent"), row.get("created_at")
+        if owner and at is not None:
+            written.append(context_boost.Written(owner, at, memory_id))
     return context_boost.boost(
         relevance, written, weight=context_weight, window_s=weights.context_window_s
     )

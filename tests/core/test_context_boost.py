@@ -17,16 +17,16 @@ def at(seconds: float) -> datetime:
 
 
 def test_consecutive_memories_of_one_agent_are_neighbours():
-    written = [Written("b", "ann", at(2)), Written("a", "ann", at(1)), Written("c", "ann", at(3))]
+    written = [Written("ann", at(2), "b"), Written("ann", at(1), "a"), Written("ann", at(3), "c")]
     assert neighbours(written, window_s=60) == {"a": ["b"], "b": ["a", "c"], "c": ["b"]}
 
 
 def test_other_agents_far_apart_and_same_instant_memories_are_not_neighbours():
     written = [
-        Written("a", "ann", at(0)),
-        Written("b", "bob", at(1)),  # another owner
-        Written("c", "ann", at(1000)),  # beyond the window
-        Written("d", "ann", at(1000)),  # the same instant: one batch, no order
+        Written("ann", at(0), "a"),
+        Written("bob", at(1), "b"),  # another owner
+        Written("ann", at(1000), "c"),  # beyond the window
+        Written("ann", at(1000), "d"),  # the same instant: one batch, no order
     ]
     assert neighbours(written, window_s=600) == {"a": [], "b": [], "c": [], "d": []}
 
@@ -34,9 +34,9 @@ def test_other_agents_far_apart_and_same_instant_memories_are_not_neighbours():
 def test_a_memory_next_to_a_relevant_one_rises_towards_it():
     relevance = {"answer": 0.8, "follow_up": 0.3, "unrelated": 0.3}
     written = [
-        Written("answer", "ann", at(0)),
-        Written("follow_up", "ann", at(5)),
-        Written("unrelated", "ann", at(5000)),
+        Written("ann", at(0), "answer"),
+        Written("ann", at(5), "follow_up"),
+        Written("ann", at(5000), "unrelated"),
     ]
     out = boost(relevance, written, weight=0.25, window_s=600)
     assert out["follow_up"] == pytest.approx(0.3 + 0.25 * 0.8 * 0.7)
@@ -47,7 +47,7 @@ def test_a_memory_next_to_a_relevant_one_rises_towards_it():
 
 def test_the_best_neighbour_counts_not_the_sum():
     relevance = {"a": 0.9, "b": 0.1, "c": 0.5}
-    written = [Written("a", "ann", at(0)), Written("b", "ann", at(1)), Written("c", "ann", at(2))]
+    written = [Written("ann", at(0), "a"), Written("ann", at(1), "b"), Written("ann", at(2), "c")]
     assert boost(relevance, written, weight=0.5, window_s=60)["b"] == pytest.approx(
         0.1 + 0.5 * 0.9 * 0.9
     )
@@ -55,7 +55,7 @@ def test_the_best_neighbour_counts_not_the_sum():
 
 def test_weight_zero_leaves_the_fused_relevance_unchanged():
     relevance = {"a": 0.9, "b": 0.1}
-    written = [Written("a", "ann", at(0)), Written("b", "ann", at(1))]
+    written = [Written("ann", at(0), "a"), Written("ann", at(1), "b")]
     assert boost(relevance, written, weight=0.0, window_s=600) == relevance
 
 
@@ -63,7 +63,7 @@ def test_memories_that_are_not_candidates_give_no_context():
     """Only the candidates of this search count: a memory filtered out of it (rejected, out of
     scope) lifts nothing and is not there; the candidates either side of it become adjacent."""
     relevance = {"a": 0.9, "c": 0.1}
-    written = [Written("a", "ann", at(0)), Written("b", "ann", at(1)), Written("c", "ann", at(2))]
+    written = [Written("ann", at(0), "a"), Written("ann", at(1), "b"), Written("ann", at(2), "c")]
     out = boost(relevance, written, weight=0.5, window_s=60)
     assert set(out) == {"a", "c"}
     assert out["c"] == pytest.approx(0.1 + 0.5 * 0.9 * 0.9)
