@@ -166,8 +166,12 @@ def run(convs: list[Conversation], modes: tuple[str, ...]) -> dict:
                     got = [dia_of[m.fact] for m in hits]
                     tallies[f"search {mode}"].add(q.category, got, got, q.evidence)
             one.close()
+            so_far = tallies["retrieve"].table()["all"]
             print(
-                f"  {agent}: {len(conv.turns)} turns, {len(conv.questions)} questions", flush=True
+                f"  {agent}: {len(conv.turns)} turns, {len(conv.questions)} questions; so far "
+                f"recall@5 {so_far['recall@5']}, hit@5 {so_far['hit@5']}, "
+                f"retrieve p50 {percentile(latencies, 0.5):.1f} ms",
+                flush=True,
             )
     return {
         "conversations": [c.sample_id for c in convs],
