@@ -6,6 +6,8 @@ BM25 hit is strong only if it is both the best of this query's hits and high in 
 identifier decides the ranking. On the labelled set in benchmarks/quality.py this beats
 reciprocal-rank fusion, vector-only and BM25-only (see docs/benchmarks.md).
 
+HybridSearch then lifts a candidate's relevance by its neighbours' (alma_app/context_boost.py).
+
 Pure functions over candidate hits, so the ranking can be tested and explained without a store.
 """
 
