@@ -14,7 +14,9 @@ never word overlap. Rules, for one agent and task type:
   otherwise MIN_FAILURES_FOR_ANTI_PATTERN similar failures form one anti-pattern, whose
   better_alternative is the best successful strategy known for the task type, or "".
 Heuristic confidence is the success rate smoothed by Laplace's rule, (s + 1) / (n + 2);
-anti-pattern confidence is n / (n + 1) for n similar failures. A rejected heuristic or
+anti-pattern confidence is n / (n + 1) for n similar failures. Strategies of opposite polarity
+("use the page object" / "do not use the page object", alma_app.novelty) are never similar: one
+never reinforces, weakens or joins the other. A rejected heuristic or
 anti-pattern is still the one reinforced (it stays rejected), so a reviewer's "no" is not asked
 again through a duplicate. Learned memories are `pending` when the agent's config has
 require_review: true, else approved.
@@ -31,6 +33,7 @@ from typing import Any
 import numpy as np
 
 import store as st
+from alma_app import novelty
 from alma_app.errors import ValidationError
 from alma_app.memories import MemoryRepository, check_text, store_errors
 from alma_app.records import ROW_COLUMNS
@@ -167,6 +170,14 @@ class Learner:
             feedback=feedback or None,
             project_id=self.repo.settings.project_id,
         )
+        # One learner at a time per agent and task type, across processes: two processes
+        # learning the same strategy at the same instant must form one heuristic, not two.
+        with self.repo.writing("learn", agent, kind):
+            return self._learn_locked(record)
+
+    def _learn_locked(self, record: Outcome) -> LearnResult:
+        assert record.agent is not None
+        agent, kind, strategy_used = record.agent, record.task_type, record.strategy_used
         self.repo.insert([record], actor=agent)
         result = LearnResult(outcome=record, task_type=kind)
         heuristics = self._nearby("heuristic", agent, kind, strategy_used, limit=50)
@@ -227,6 +238,8 @@ class Learner:
         sims = self.similarities(text, [key(m) for m in memories])
         if error and error_key is not None:
             sims = self._with_errors(sims, error, [error_key(m) for m in memories])
+        opposite = [not novelty.same_polarity(text, key(m)) for m in memories]
+        sims = np.where(opposite, -1.0, sims)
         best = int(np.argmax(sims))
         return memories[best] if sims[best] >= self.threshold else None
 
@@ -252,7 +265,11 @@ class Learner:
         if not success and record.error_message:
             errors = [o.error_message or "" for o in found]
             sims = self._with_errors(sims, record.error_message, errors)
-        return [o for o, s in zip(found, sims, strict=True) if s >= self.threshold]
+        return [
+            o
+            for o, s in zip(found, sims, strict=True)
+            if s >= self.threshold and novelty.same_polarity(record.strategy_used, o.strategy_used)
+        ]
 
     def _medoid(self, texts: Sequence[str]) -> str:
         """The text most similar, on average, to all the others (earliest on ties)."""
@@ -311,26 +328,33 @@ class Learner:
         return int((sims >= self.threshold).sum())
 
     def _reinforce_heuristic(self, heuristic: Heuristic, record: Outcome) -> Heuristic:
-        new = self.repo.copy(heuristic)
-        assert isinstance(new, Heuristic)
-        new.occurrence_count += 1
-        new.success_count += 1
-        new.confidence = laplace(new.success_count, new.occurrence_count)
-        new.last_validated = utcnow()
-        new.source_outcome_ids = [*new.source_outcome_ids, record.id][-MAX_SOURCE_IDS:]
-        return self._save(new, heuristic, record, "reinforce", "a similar strategy succeeded")
+        def change(new: Any) -> Any:
+            if record.id in new.source_outcome_ids:
+                return None  # already counted (it formed this heuristic)
+            new.occurrence_count += 1
+            new.success_count += 1
+            new.confidence = laplace(new.success_count, new.occurrence_count)
+            new.last_validated = utcnow()
+            new.source_outcome_ids = [*new.source_outcome_ids, record.id][-MAX_SOURCE_IDS:]
+            return new
+
+        return self._update(heuristic, change, record, "reinforce", "a similar strategy succeeded")
 
     def _weaken_heuristic(self, heuristic: Heuristic, record: Outcome) -> Heuristic:
-        new = self.repo.copy(heuristic)
-        assert isinstance(new, Heuristic)
-        new.occurrence_count += 1
-        new.confidence = laplace(new.success_count, new.occurrence_count)
-        return self._save(new, heuristic, record, "weaken", "a similar strategy failed")
+        def change(new: Any) -> Any:
+            new.occurrence_count += 1
+            new.confidence = laplace(new.success_count, new.occurrence_count)
+            return new
 
-    def _save(self, new: Any, before: Any, record: Outcome, action: str, why: str) -> Any:
+        return self._update(heuristic, change, record, "weaken", "a similar strategy failed")
+
+    def _update(
+        self, memory: Any, change: Callable[[Any], Any], record: Outcome, action: str, why: str
+    ) -> Any:
+        """Apply a count change to the latest version (re-applied if a reviewer wrote first)."""
         assert record.agent is not None
-        return self.repo.save(
-            new, before=before, actor=record.agent, action=action, reason=f"{why}: {record.id}"
+        return self.repo.update(
+            memory.id, change, actor=record.agent, action=action, reason=f"{why}: {record.id}"
         )
 
     # ------------------------------------------------------------------ anti-patterns
@@ -348,16 +372,20 @@ class Learner:
             lambda a: a.why_bad,
         )
         if match is not None:
-            new = self.repo.copy(match)
-            new.occurrence_count += 1
-            new.confidence = new.occurrence_count / (new.occurrence_count + 1)
-            new.last_seen = utcnow()
-            new.source_outcome_ids = [*new.source_outcome_ids, record.id][-MAX_SOURCE_IDS:]
-            new.better_alternative = self.best_alternative(
-                record.agent, record.task_type, new.pattern
-            )
+            alternative = self.best_alternative(record.agent, record.task_type, match.pattern)
+
+            def change(new: Any) -> Any:
+                if record.id in new.source_outcome_ids:
+                    return None  # already counted (it formed this anti-pattern)
+                new.occurrence_count += 1
+                new.confidence = new.occurrence_count / (new.occurrence_count + 1)
+                new.last_seen = utcnow()
+                new.source_outcome_ids = [*new.source_outcome_ids, record.id][-MAX_SOURCE_IDS:]
+                new.better_alternative = alternative
+                return new
+
             why = "a similar failure happened again"
-            return self._save(new, match, record, "reinforce", why), "reinforced"
+            return self._update(match, change, record, "reinforce", why), "reinforced"
         sourced = {i for a in known for i in a.source_outcome_ids}
         failures = self._similar_outcomes(record, success=False, exclude=sourced)
         if len(failures) < MIN_FAILURES_FOR_ANTI_PATTERN:

@@ -8,6 +8,10 @@ reciprocal-rank fusion, vector-only and BM25-only (see docs/benchmarks.md).
 
 HybridSearch then lifts a candidate's relevance by its neighbours' (alma_app/context_boost.py).
 
+A memory superseded by a newer version of the same statement (alma_app.writes) keeps its
+components but its total is multiplied by SUPERSEDED_FACTOR, so the newer one ranks first while
+the older stays retrievable; the factor is shown as the breakdown's `penalty`.
+
 Pure functions over candidate hits, so the ranking can be tested and explained without a store.
 """
 
@@ -19,6 +23,8 @@ from datetime import datetime
 
 from alma_app.config import RetrievalWeights
 from alma_app.types import ScoreBreakdown
+
+SUPERSEDED_FACTOR = 0.8
 
 
 @dataclass
@@ -90,6 +96,7 @@ def score(
     success_value: float,
     confidence_value: float,
     weights: RetrievalWeights,
+    penalty: float = 1.0,
     relevance_value: float | None = None,
 ) -> ScoreBreakdown:
     """The weighted total; relevance_value, when given, replaces the candidate's own relevance
@@ -110,5 +117,6 @@ def score(
         recency=round(recency_value, 6),
         success=round(success_value, 6),
         confidence=round(confidence_value, 6),
-        total=round(total / norm if norm > 0 else 0.0, 6),
+        total=round(penalty * total / norm if norm > 0 else 0.0, 6),
+        penalty=penalty,
     )

@@ -10,7 +10,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Literal
 
 import store as st
-from alma_app import context_boost, retrieval
+from alma_app import context_boost, links, retrieval
 from alma_app.config import RetrievalWeights
 from alma_app.memories import MemoryRepository, store_errors
 from alma_app.records import HIT_COLUMNS
@@ -100,6 +100,7 @@ class HybridSearch:
                 success_value=success_signal(memory),
                 confidence_value=memory.effective_confidence or 0.0,
                 weights=weights,
+                penalty=retrieval.SUPERSEDED_FACTOR if links.superseded_by(memory) else 1.0,
             )
             scored.append(memory)
         scored.sort(key=lambda m: m.score.total if m.score else 0.0, reverse=True)
