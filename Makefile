@@ -5,6 +5,8 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 PIP_FLAGS := -q -c constraints.txt
 CONFIG ?= .alma/config.yaml
+# LoCoMo (snap-research/LoCoMo, CC BY-NC 4.0) is not shipped: point LOCOMO at data/locomo10.json.
+LOCOMO ?= benchmarks/data/locomo10.json
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
@@ -61,6 +63,8 @@ bench: $(VENV)/.installed-test
 	$(PY) benchmarks/quality.py
 	$(PY) benchmarks/vs_alma_memory.py
 	$(PY) benchmarks/dashboard.py
+	@if [ -f "$(LOCOMO)" ]; then $(PY) benchmarks/locomo.py "$(LOCOMO)"; else \
+	  echo "skipping benchmarks/locomo.py: $(LOCOMO) not found (get data/locomo10.json from https://github.com/snap-research/LoCoMo, CC BY-NC 4.0, and pass LOCOMO=path)"; fi
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
