@@ -68,7 +68,9 @@ class ALMA:
             raise ConfigError("pass either a Settings object or keyword settings, not both")
         self.settings = settings or settings_from_dict(options, source="ALMA(...)")
         self.embedder = embedder or make_embedder(
-            self.settings.embedding, self.settings.embedding_precision
+            self.settings.embedding,
+            self.settings.embedding_precision,
+            self.settings.embedding_backend,
         )
         try:
             self.store = st.open_store(
