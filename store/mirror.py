@@ -26,6 +26,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from store import bm25
 from store.filters import And, Eq, Filter, HasAny, In, Or, Range
 
 MASK_CACHE = 32  # filters remembered per fragment (one per agent view, typically)
@@ -49,6 +50,7 @@ class _Fragment:
     _codes: dict[str, tuple[np.ndarray, dict[Any, int]]] = field(default_factory=dict)
     _masks: dict[Filter, np.ndarray] = field(default_factory=dict)
     _ids: dict[str, int] | None = None
+    _lexical: dict[str, bm25.Postings] = field(default_factory=dict)  # by text column
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def with_deletions(self, deletion: str, live_offsets: np.ndarray) -> _Fragment:
@@ -65,7 +67,19 @@ class _Fragment:
             _codes=self._codes,
             _masks=self._masks,  # masks cover the data only; `live` is applied on top
             _ids=self._ids,
+            _lexical=self._lexical,
         )
+
+    def postings(self, column: str) -> bm25.Postings:
+        """The column's BM25 postings, built on first use (the data never changes)."""
+        hit = self._lexical.get(column)
+        if hit is None:
+            if column not in self.data.column_names:
+                raise Unsupported(f"no column {column!r}")
+            hit = bm25.Postings.build(self.data.column(column))
+            with self._lock:
+                self._lexical[column] = hit
+        return hit
 
     def row_of(self, row_id: str) -> int | None:
         if self._ids is None:
@@ -276,6 +290,21 @@ class TableMirror:
         order = np.argsort(distances, kind="stable")[:limit]
         hits = [(int(owners[i]), int(rows[i]), float(distances[i])) for i in order]
         return self._rows(fragments, hits, columns, "_distance")
+
+    def lexical(
+        self,
+        fragments: Sequence[_Fragment],
+        text: str,
+        text_column: str,
+        where: Filter | None,
+        limit: int,
+        columns: Sequence[str] | None,
+    ) -> list[dict]:
+        """The `limit` rows passing `where` that best match `text` by BM25, with `_score`."""
+        postings = [f.postings(text_column) for f in fragments]
+        allowed = [f.mask(where) for f in fragments]
+        hits = bm25.rank(postings, [f.live for f in fragments], allowed, text, limit)
+        return self._rows(fragments, hits, columns, "_score")
 
     def by_ids(
         self,

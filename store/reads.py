@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import duckdb
 import numpy as np
 import pyarrow as pa
-from lance.query import MatchQuery as LanceMatchQuery
 from lancedb.index import FTS
 from lancedb.query import MatchQuery
 
@@ -215,40 +214,29 @@ class TableReads:
         columns: Sequence[str] | None = None,
         prefilter: bool = True,
     ) -> list[dict]:
-        """BM25 full-text matches (`_score`) from LanceDB's FTS index; the text is not parsed.
+        """BM25 full-text matches (`_score`); the text is not parsed.
 
-        With prefilter=False the filter applies to the `limit` best matches of the whole table:
-        about half the cost on a large table, and the caller over-fetches to compensate. Then,
-        where the table is mirrored, LanceDB only ranks ids and the rows come from the mirror.
+        Answered from the in-process mirror where there is one (store/bm25.py: the filter applies
+        before ranking either way, and rows written since LanceDB's FTS index was last optimized
+        cost nothing extra), else by LanceDB's FTS index. There, with prefilter=False the filter
+        applies to the `limit` best matches of the whole table: about half the cost on a large
+        table, and the caller over-fetches to compensate.
         """
         if not text.strip():
             return []
+        clause = to_lance(where, self.schema(table))  # validates the filter either way
+        mirrored = self._mirrored(table)
+        if mirrored is not None:
+            mirror, fragments, _dataset = mirrored
+            try:
+                return mirror.lexical(fragments, text, schemas.FTS_COLUMN, where, limit, columns)
+            except Unsupported as exc:
+                log.debug("mirror cannot answer a text search on %s: %s", table, exc)
         tbl = self._table(table)
         if table not in self._fts_ready:
             if tbl.count_rows() == 0:
                 return []
             self._ensure_fts(table, tbl)
-        clause = to_lance(where, self.schema(table))
-        if not prefilter:
-            mirrored = self._mirrored(table)
-            if mirrored is not None:
-                mirror, fragments, dataset = mirrored
-                # Lance ranks ids only, on the very version the mirror holds; ~2 ms less than
-                # the same query through LanceDB's query builder.
-                ranked = dataset.to_table(
-                    columns=["id"],
-                    full_text_query=LanceMatchQuery(text, schemas.FTS_COLUMN),
-                    limit=limit,
-                )
-                ids = zip(
-                    ranked.column("id").to_pylist(),
-                    ranked.column("_score").to_pylist(),
-                    strict=True,
-                )
-                try:
-                    return mirror.by_ids(fragments, ids, where, limit, columns)
-                except Unsupported as exc:
-                    log.debug("mirror cannot answer a text search on %s: %s", table, exc)
         query = tbl.search(MatchQuery(text, schemas.FTS_COLUMN), query_type="fts").limit(limit)
         if clause:
             query = query.where(clause, prefilter=prefilter)
