@@ -176,7 +176,9 @@ class ALMA:
         if cached is not None:
             result = copy.copy(cached)
         else:
-            hits = self.searcher.search(task, self._visibility(agent, user_id), limit=0)
+            hits = self.searcher.search(
+                task, self._visibility(agent, user_id), limit=0, per_type=top_k
+            )
             result = MemorySlice(query=task, agent=agent, user_id=user_id)
             for memory in hits:
                 bucket = getattr(result, _SLICE_FIELDS[memory.TYPE])

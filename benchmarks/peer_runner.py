@@ -262,7 +262,7 @@ class AlmaMemoryAdapter:
                 fact=f["fact"],
                 source="user",
                 last_verified=now,
-                embedding=[float(x) for x in vectors["theirs_facts"][i]],
+                embedding=[float(x) for x in vectors["facts"][i]],
             )
             for i, f in enumerate(filler["facts"])
         ]
@@ -276,7 +276,7 @@ class AlmaMemoryAdapter:
                 success=o["outcome"] == "success",
                 strategy_used=o["strategy"],
                 timestamp=now,
-                embedding=[float(x) for x in vectors["theirs_outcomes"][i]],
+                embedding=[float(x) for x in vectors["outcomes"][i]],
             )
             for i, o in enumerate(filler["outcomes"])
         ]
@@ -354,7 +354,7 @@ class OurAdapter:
                 self.alma.repo.insert(
                     memories[start : start + 1000],
                     actor="bench",
-                    vectors=vectors[f"ours_{kind}"][start : start + 1000],
+                    vectors=vectors[kind][start : start + 1000],
                 )
 
     def embed_query(self, text: str) -> None:
