@@ -20,6 +20,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC
 from typing import Any
 
 import numpy as np
@@ -352,13 +353,37 @@ class TableMirror:
             if missing:
                 raise Unsupported(f"columns {missing} are not mirrored")
             rows = [hits[p][1] for p in positions]
-            records = data.select(names).take(pa.array(rows, type=pa.int64())).to_pylist()
+            records = _pylist(data.select(names).take(pa.array(rows, type=pa.int64())))
             for position, row, record in zip(positions, rows, records, strict=True):
                 if with_vector:
                     record[self.vector_column] = fragment.vectors[row].tolist()
                 record[score_column] = hits[position][2]
                 out[position] = record
         return out
+
+
+def _pylist(table: pa.Table) -> list[dict]:
+    """Table.to_pylist(), with UTC timestamps converted as naive ones plus a fixed UTC tzinfo:
+    Arrow converts tz-aware timestamps through the zone database one value at a time, which was
+    most of a search's cost (~25 ms for 80 rows of 3 timestamps, measured under load)."""
+    utc = [
+        name
+        for name, kind in zip(table.column_names, table.schema.types, strict=True)
+        if pa.types.is_timestamp(kind) and kind.tz in ("UTC", "+00:00", "Etc/UTC")
+    ]
+    if not utc:
+        return table.to_pylist()
+    for name in utc:
+        index = table.column_names.index(name)
+        naive = table.column(index).cast(pa.timestamp(table.schema.field(index).type.unit))
+        table = table.set_column(index, name, naive)
+    records = table.to_pylist()
+    for record in records:
+        for name in utc:
+            value = record[name]
+            if value is not None:
+                record[name] = value.replace(tzinfo=UTC)
+    return records
 
 
 def _offsets(addresses: pa.ChunkedArray | pa.Array) -> np.ndarray:
