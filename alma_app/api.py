@@ -72,7 +72,9 @@ class ALMA:
             raise ConfigError("pass either a Settings object or keyword settings, not both")
         self.settings = settings or settings_from_dict(options, source="ALMA(...)")
         self.embedder = embedder or make_embedder(
-            self.settings.embedding, self.settings.embedding_precision
+            self.settings.embedding,
+            self.settings.embedding_precision,
+            self.settings.embedding_backend,
         )
         try:
             self.store = st.open_store(
@@ -210,7 +212,9 @@ class ALMA:
         if cached is not None:
             result = _copy_slice(cached)
         else:
-            hits = self.searcher.search(task, self._visibility(agent, user_id), limit=0)
+            hits = self.searcher.search(
+                task, self._visibility(agent, user_id), limit=0, per_type=top_k
+            )
             result = MemorySlice(query=task, agent=agent, user_id=user_id)
             for memory in hits:
                 bucket = getattr(result, _SLICE_FIELDS[memory.TYPE])

@@ -43,6 +43,8 @@ def commented_config(project_id: str) -> str:
         "  embedding: minilm",
         f"  # {SETTINGS['embedding_precision'][1]}",
         "  embedding_precision: auto",
+        f"  # {SETTINGS['embedding_backend'][1]}",
+        "  embedding_backend: auto",
         f"  # {SETTINGS['search_mirror'][1]}",
         "  search_mirror: true",
         f"  # {SETTINGS['strict_agents'][1]}",

@@ -21,6 +21,7 @@ from alma_app.errors import ConfigError
 STORAGES = ("lancedb", "memory")
 EMBEDDINGS = ("minilm", "hashing")
 PRECISIONS = ("auto", "float32", "bfloat16")  # MiniLM arithmetic
+BACKENDS = ("auto", "onnx", "torch")  # what runs MiniLM
 DEFAULT_CONFIG_PATH = Path(".alma/config.yaml")
 
 
@@ -91,6 +92,7 @@ class Settings:
     storage_options: dict[str, str] = field(default_factory=dict, repr=False)  # holds secrets
     embedding: str = "minilm"
     embedding_precision: str = "auto"
+    embedding_backend: str = "auto"
     agents: dict[str, AgentScope] = field(default_factory=dict)
     strict_agents: bool = False
     near_duplicate_similarity: float = 0.95
@@ -122,6 +124,10 @@ SETTINGS: dict[str, tuple[type | tuple[type, ...], str]] = {
     "embedding_precision": (
         str,
         "MiniLM arithmetic: auto (bfloat16 where the CPU has it natively), float32, bfloat16",
+    ),
+    "embedding_backend": (
+        str,
+        "what runs MiniLM: auto (onnx where onnxruntime is installed), onnx, torch",
     ),
     "agents": (dict, "agent scopes, keyed by agent name"),
     "strict_agents": (bool, "refuse agents that are not listed under agents"),
@@ -207,6 +213,12 @@ def settings_from_dict(values: dict[str, Any], *, source: str | None = None) -> 
             f"use one of {PRECISIONS}",
             path=source,
             key="embedding_precision",
+        )
+    if kwargs.get("embedding_backend", "auto") not in BACKENDS:
+        raise ConfigError(
+            f"unknown embedding backend {kwargs['embedding_backend']!r}; use one of {BACKENDS}",
+            path=source,
+            key="embedding_backend",
         )
     if "project_id" in kwargs and not kwargs["project_id"].strip():
         raise ConfigError("must not be empty", path=source, key="project_id")

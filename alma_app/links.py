@@ -11,6 +11,7 @@ Pure readers here; alma_app.writes makes and resolves the links.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from alma_app.types import Memory
@@ -25,6 +26,15 @@ RESERVED = (SUPERSEDES, SUPERSEDED_BY, CONTRADICTS, REVIEWED_CONTRADICTIONS)
 def superseded_by(memory: Memory) -> str | None:
     value = memory.metadata.get(SUPERSEDED_BY)
     return value if isinstance(value, str) and value else None
+
+
+def row_is_superseded(metadata_json: str | None) -> bool:
+    """Whether a stored row's metadata JSON names a superseding memory. Searches score rows
+    without decoding them: the JSON is read only when the key appears in the text."""
+    if not metadata_json or f'"{SUPERSEDED_BY}"' not in metadata_json:
+        return False
+    value = json.loads(metadata_json).get(SUPERSEDED_BY)
+    return isinstance(value, str) and bool(value)
 
 
 def supersedes(memory: Memory) -> str | None:

@@ -6,15 +6,18 @@ exactly the ranking agents get.
 
 from __future__ import annotations
 
+import json
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Literal
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
 
 import store as st
-from alma_app import context_boost, links, retrieval
+from alma_app import context_boost, decay, links, retrieval
 from alma_app.config import RetrievalWeights
 from alma_app.memories import MemoryRepository, store_errors
-from alma_app.records import HIT_COLUMNS
-from alma_app.types import Memory, utcnow
+from alma_app.records import HIT_COLUMNS, _utc
+from alma_app.types import Memory, ScoreBreakdown, utcnow
 
 SearchMode = Literal["hybrid", "vector", "lexical"]
 MODES = ("hybrid", "vector", "lexical")
@@ -25,13 +28,47 @@ LEXICAL_OVERFETCH = 3
 _LEXICAL_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="alma-bm25")
 
 
-def success_signal(memory: Memory) -> float:
+def success_signal(memory: Memory | _Candidate) -> float:
     """How well a heuristic's advice has worked, in [0, 1]; 0.5 (neutral) for other types."""
     if memory.TYPE == "heuristic":
         return memory.success_rate if memory.occurrence_count else 0.5  # type: ignore[attr-defined]
     # Outcomes are records, not advice: a failure on a similar task is as worth seeing as a
     # success, so they compete on relevance alone.
     return 0.5
+
+
+# The candidates' rows carry the columns the score reads, so only the memories returned are
+# hydrated (JSON-decoded into Memory objects): ~10 of ~150 candidates per retrieve.
+SCORE_COLUMNS = [*HIT_COLUMNS, "confidence", "validated_at"]
+
+
+@dataclass(slots=True)
+class _Candidate:
+    """What the score reads of a candidate row, without building its Memory."""
+
+    row: dict[str, Any]
+    TYPE: str
+    clock: datetime
+    effective_confidence: float
+    success_rate: float = 0.0
+    occurrence_count: int = 0
+    superseded: bool = False
+    score: ScoreBreakdown | None = None
+
+    @classmethod
+    def of(cls, row: dict[str, Any], now: datetime, repo: MemoryRepository) -> _Candidate:
+        kind = row["type"]
+        clock = _utc(row["validated_at"])
+        half_life = repo.settings.decay.half_life(kind)
+        confidence = decay.effective_confidence(float(row["confidence"]), clock, now, half_life)
+        view = cls(row, kind, clock, confidence)
+        view.superseded = links.row_is_superseded(row.get("metadata"))
+        if kind == "heuristic":  # its success counts live in the payload
+            payload = json.loads(row.get("payload") or "{}")
+            view.occurrence_count = int(payload.get("occurrence_count") or 0)
+            successes = int(payload.get("success_count") or 0)
+            view.success_rate = successes / view.occurrence_count if view.occurrence_count else 0.0
+        return view
 
 
 class HybridSearch:
@@ -45,11 +82,13 @@ class HybridSearch:
         *,
         limit: int,
         mode: SearchMode = "hybrid",
+        per_type: int = 0,
     ) -> list[Memory]:
-        """Memories matching `where`, best first, each with its score breakdown."""
+        """Memories matching `where`, best first, each with its score breakdown; at most
+        `per_type` of each memory type when given (retrieve's top_k)."""
         weights = self.repo.settings.retrieval
         candidates = max(weights.candidates, limit)
-        columns = HIT_COLUMNS
+        columns = SCORE_COLUMNS
         vector_rows: list[dict] = []
         text_rows: list[dict] = []
         pending: Future[list[dict]] | None = None
@@ -60,12 +99,13 @@ class HybridSearch:
                     "memories",
                     query,
                     where=where,
-                    # The filter applies after BM25 ranks the whole table (half the cost at
-                    # 100k memories); over-fetching keeps enough of this agent's matches, and
-                    # weak lexical matches barely count anyway. Vector search stays prefiltered.
-                    limit=candidates * LEXICAL_OVERFETCH,
+                    # Where LanceDB's FTS answers (no mirror), the filter applies after BM25
+                    # ranks the whole table (half the cost at 100k memories); over-fetching
+                    # keeps enough of this agent's matches. The mirror's BM25 filters first.
+                    limit=candidates,
                     columns=columns,
                     prefilter=False,
+                    overfetch=LEXICAL_OVERFETCH,
                 )
             try:
                 if mode in ("hybrid", "vector"):
@@ -89,9 +129,9 @@ class HybridSearch:
         context = weights.context_weight if mode == "hybrid" else 0.0
         relevance = contextual_relevance(merged, rows, best_bm25, weights, context)
         now = utcnow()
-        scored: list[Memory] = []
+        scored: list[_Candidate] = []
         for memory_id, cand in merged.items():
-            memory = self.repo.hydrate(rows[memory_id], now)
+            memory = _Candidate.of(rows[memory_id], now, self.repo)
             memory.score = retrieval.score(
                 cand,
                 best_bm25=best_bm25,
@@ -100,11 +140,24 @@ class HybridSearch:
                 success_value=success_signal(memory),
                 confidence_value=memory.effective_confidence or 0.0,
                 weights=weights,
-                penalty=retrieval.SUPERSEDED_FACTOR if links.superseded_by(memory) else 1.0,
+                penalty=retrieval.SUPERSEDED_FACTOR if memory.superseded else 1.0,
             )
             scored.append(memory)
         scored.sort(key=lambda m: m.score.total if m.score else 0.0, reverse=True)
-        return scored[:limit] if limit else scored
+        return self._hydrate(scored[:limit] if limit else scored, per_type, now)
+
+    def _hydrate(self, ranked: list[_Candidate], per_type: int, now: datetime) -> list[Memory]:
+        taken: dict[str, int] = {}
+        out: list[Memory] = []
+        for view in ranked:
+            if per_type:
+                if taken.get(view.TYPE, 0) >= per_type:
+                    continue
+                taken[view.TYPE] = taken.get(view.TYPE, 0) + 1
+            memory = self.repo.hydrate(view.row, now)
+            memory.score = view.score
+            out.append(memory)
+        return out
 
 
 def contextual_relevance(

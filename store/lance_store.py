@@ -471,6 +471,9 @@ class LanceStore(TableReads):
 
         Always asks the store (one manifest check), so a cache keyed on it is never stale.
         """
+        cached = self._datasets.get(table)
+        if cached is not None and not self._in_memory:
+            return int(cached[1].latest_version)  # the same check, without LanceDB's event loop
         tbl = self._table(table)
         tbl.checkout_latest()
         return int(tbl.version)

@@ -36,7 +36,7 @@ AGENTS = {
 def minilm() -> MiniLMEmbedder:
     """The real all-MiniLM-L6-v2 embedder, shared by every test of the session."""
     embedder = MiniLMEmbedder()
-    embedder.model()
+    embedder.load()
     return embedder
 
 

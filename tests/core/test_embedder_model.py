@@ -55,3 +55,40 @@ def test_one_text_alone_embeds_as_it_does_in_a_batch(minilm, precision):
         alone = embedder.embed([text])[0]
         assert alone.dtype == np.float32
         assert float(alone @ expected) > 0.9999
+
+
+def test_an_unknown_backend_is_a_config_error_naming_the_key():
+    with pytest.raises(ConfigError) as info:
+        MiniLMEmbedder(backend="tensorrt")
+    assert info.value.key == "embedding_backend"
+
+
+def test_bfloat16_is_not_asked_of_the_float32_onnx_backend():
+    with pytest.raises(ConfigError) as info:
+        MiniLMEmbedder(precision="bfloat16", backend="onnx")
+    assert info.value.key == "embedding_precision"
+
+
+@pytest.mark.model
+def test_onnx_runtime_gives_the_sentence_transformers_vectors(minilm):
+    """The ONNX export runs the same weights: every vector within cosine 0.99 of
+    sentence-transformers float32, on a few hundred real texts (and odd ones)."""
+    pytest.importorskip("onnxruntime")
+    from benchmarks.quality_set import build
+
+    corpus, queries = build()
+    texts = [
+        *(i.fact for i in corpus),
+        *(q.text for q in queries),
+        *TEXTS,
+        "word " * 400,
+        "Ünïcödé — emoji 🎉 中文",
+    ]
+    torch_vectors = MiniLMEmbedder(precision="float32", backend="torch").embed(texts)
+    onnx = MiniLMEmbedder(backend="onnx")
+    batch = onnx.embed(texts)
+    alone = np.stack([onnx.embed([text])[0] for text in texts[:50]])
+    assert onnx.backend == "onnx"
+    assert (torch_vectors * batch).sum(axis=1).min() > 0.99
+    assert (torch_vectors[:50] * alone).sum(axis=1).min() > 0.99
+    assert np.allclose(np.linalg.norm(batch, axis=1), 1.0, atol=1e-5)
