@@ -4,6 +4,14 @@ The core talks to `open_store(...)`'s result only; nothing outside this package 
 or duckdb. `memory://` gives the same store in memory for fast tests.
 """
 
+import os
+
+# Lance's Rust logger writes WARN lines to stderr for events the store handles itself (a
+# background compaction that lost a race with a write and is retried later). The library must
+# print nothing in normal use, so only errors are logged unless the user set LANCE_LOG. It has
+# to be set before lance is first imported: the logger reads it once, at import.
+os.environ.setdefault("LANCE_LOG", "error")
+
 from store.errors import (
     InvalidQuery,
     StoreClosed,
