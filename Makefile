@@ -55,6 +55,7 @@ bench: $(VENV)/.installed-test
 	$(PY) benchmarks/learning_mix.py
 	$(PY) benchmarks/quality.py
 	$(PY) benchmarks/vs_alma_memory.py
+	$(PY) benchmarks/learning_curve.py
 	$(PY) benchmarks/dashboard.py
 
 clean:

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 EVIDENCE_Z = 1.28  # one-sided 90% Wilson bounds
 MIN_RATE_LOWER_BOUND = 0.5  # "works" / "fails" more often than not, with that confidence
 CHANGE_ALPHA = 0.01  # a latest run less likely than this under the earlier rate means a change
+MIN_CHANGE_RUN = 3  # and it is at least this long (two failures in a row happen to the best)
 
 
 def laplace(successes: int, uses: int) -> float:
@@ -32,15 +33,16 @@ def wilson_lower(hits: int, n: int, z: float = EVIDENCE_Z) -> float:
 
 
 def changed_lately(results: Sequence[bool], value: bool) -> bool:
-    """Whether the latest run of `value` results (oldest first) is too unlikely, at the rate of
-    `value` seen before the run (Laplace-smoothed), to be chance: the strategy has changed."""
+    """Whether the latest run of `value` results (oldest first), at least MIN_CHANGE_RUN long,
+    is too unlikely at the rate of `value` seen before it (Laplace-smoothed) to be chance: the
+    strategy has changed."""
     run = 0
     for result in reversed(results):
         if result is not value:
             break
         run += 1
     before = results[: len(results) - run]
-    if run == 0 or not before:
+    if run < MIN_CHANGE_RUN or not before:
         return False
     rate = laplace(sum(r is value for r in before), len(before))
     return rate**run < CHANGE_ALPHA
