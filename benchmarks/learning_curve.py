@@ -327,77 +327,121 @@ def write_chart(curves: dict[str, list[dict]], path: Path, change_at: int | None
     fig.write_html(str(path), include_plotlyjs="cdn")
 
 
+JOBS = ("ours", "peer", "review", "calendar", "change", "peer-change")
+
+
+def run_job(job: str, tasks: int, seed: int, change_at: int) -> dict[str, Any]:
+    """One system on one stream (run in a process of its own, see main)."""
+    if job in ("peer", "peer-change"):
+        return run_peer(tasks, seed, change_at if job == "peer-change" else None)
+    world = build_world(seed)
+    if job == "change":
+        change_world(world)
+    stream = make_stream(world, tasks, seed)
+    embedder = MiniLMEmbedder()
+    embedder.model()
+    return run_ours(
+        world,
+        stream,
+        embedder,
+        change_at=change_at if job == "change" else None,
+        review=job == "review",
+        calendar=job == "calendar",
+    )
+
+
+def launch(jobs: list[str], args: argparse.Namespace, runs: Path) -> None:
+    """Run the jobs side by side, each in its own process writing runs/<job>.json: on a busy
+    machine they share the CPU better, and a finished job survives an interrupted run."""
+    procs = []
+    for job in jobs:
+        cmd = [sys.executable, __file__, "--job", job, "--tasks", str(args.tasks)]
+        cmd += ["--seed", str(args.seed), "--runs", str(runs)]
+        procs.append((job, subprocess.Popen(cmd, stdout=subprocess.DEVNULL)))
+    for job, proc in procs:
+        proc.wait()
+        print(f"  {job}: {'done' if proc.returncode == 0 else f'failed ({proc.returncode})'}")
+
+
+def load(runs: Path, job: str, tasks: int, seed: int) -> dict[str, Any] | None:
+    path = runs / f"{job}.json"
+    if not path.exists():
+        return None
+    result = json.loads(path.read_text())
+    return result if (result.get("tasks"), result.get("seed")) == (tasks, seed) else None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--tasks", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--quick", action="store_true", help="300 tasks, no variants, no peer")
-    parser.add_argument("--no-peer", action="store_true", help="skip alma-memory 0.11.0")
-    parser.add_argument("--variants", default="review,calendar,change")
+    parser.add_argument("--quick", action="store_true", help="300 tasks, ours only, no variants")
+    parser.add_argument("--jobs", default=",".join(JOBS), help=f"any of {', '.join(JOBS)}")
+    parser.add_argument("--reuse", action="store_true", help="keep finished runs of this stream")
+    parser.add_argument("--job", help=argparse.SUPPRESS)
+    parser.add_argument("--runs", type=Path, default=RESULTS / "learning_curve_runs")
     args = parser.parse_args()
-    tasks = 300 if args.quick else args.tasks
-    variants = [] if args.quick else [v for v in args.variants.split(",") if v]
-    world = build_world(args.seed)
-    stream = make_stream(world, tasks, args.seed)
-    embedder = MiniLMEmbedder()
-    embedder.model()
+    if args.quick:
+        args.tasks, args.jobs = 300, "ours"
+    change_at = int(CHANGE_SHARE * args.tasks)
+    if args.job:  # a child: one run, written for the parent
+        result = run_job(args.job, args.tasks, args.seed, change_at)
+        result |= {"tasks": args.tasks, "seed": args.seed}
+        args.runs.mkdir(parents=True, exist_ok=True)
+        (args.runs / f"{args.job}.json").write_text(json.dumps(result))
+        return
+    jobs = [j for j in args.jobs.split(",") if j]
+    todo = [j for j in jobs if not (args.reuse and load(args.runs, j, args.tasks, args.seed))]
+    print(f"{args.tasks} tasks, seed {args.seed}; running {', '.join(todo) or 'nothing'}…")
+    launch(todo, args, args.runs)
+    report(args, jobs, change_at)
 
-    print(f"world: {len(world.families)} families, {tasks} tasks, seed {args.seed}", flush=True)
-    results: dict[str, dict[str, Any]] = {
-        "oracle": simulate(None, world, stream, oracle=True),
-        "no memory": simulate(None, world, stream),
-    }
-    print("running ours…", flush=True)
-    results["ours"] = run_ours(world, stream, embedder)
-    if not (args.quick or args.no_peer):
-        print("running alma-memory 0.11.0…", flush=True)
-        results["alma-memory 0.11.0"] = run_peer(tasks, args.seed, None)
-    oracle = results["oracle"]["rows"]
-    main_summary = {k: summarise(v, oracle, world) for k, v in results.items()}
-    print_table("main stream", main_summary)
-    report: dict[str, Any] = {"tasks": tasks, "seed": args.seed, "main": main_summary}
-    curves = {k: v["rows"] for k, v in results.items() if "rows" in v}
 
-    variant_summary: dict[str, dict[str, Any]] = {}
-    if "review" in variants:
-        print("\nrunning ours with require_review…", flush=True)
-        res = run_ours(world, stream, embedder, review=True)
-        variant_summary["ours, review"] = summarise(res, oracle, world)
-        curves["ours, require_review"] = res["rows"]
-    if "calendar" in variants:
-        print("running ours over a long calendar…", flush=True)
-        res = run_ours(world, stream, embedder, calendar=True)
-        variant_summary["ours, calendar"] = summarise(res, oracle, world)
-        curves[f"ours, {DAYS_PER_TASK} day per task"] = res["rows"]
-    change_at = None
-    if "change" in variants:
-        change_at = int(CHANGE_SHARE * tasks)
-        changed = build_world(args.seed)
-        change_world(changed)
-        print(f"running the change at task {change_at}…", flush=True)
-        runs = {
-            "oracle, change": simulate(None, changed, stream, change_at=change_at, oracle=True),
-            "no memory, change": simulate(None, changed, stream, change_at=change_at),
-            "ours, change": run_ours(changed, stream, embedder, change_at=change_at),
+def report(args: argparse.Namespace, jobs: list[str], change_at: int) -> None:
+    world, changed = build_world(args.seed), build_world(args.seed)
+    change_world(changed)
+    stream = make_stream(world, args.tasks, args.seed)
+    runs = {j: load(args.runs, j, args.tasks, args.seed) for j in jobs}
+    runs = {j: r for j, r in runs.items() if r is not None}
+    oracle = simulate(None, world, stream, oracle=True)
+    main_runs = {"oracle": oracle, "no memory": simulate(None, world, stream)}
+    names = {"ours": "ours", "peer": "alma-memory 0.11.0"}
+    main_runs |= {names[j]: runs[j] for j in ("ours", "peer") if j in runs}
+    rows = oracle["rows"]
+    main_summary = {k: summarise(v, rows, world) for k, v in main_runs.items()}
+    print_table(f"main stream: {args.tasks} tasks, seed {args.seed}", main_summary)
+    out: dict[str, Any] = {"tasks": args.tasks, "seed": args.seed, "main": main_summary}
+    curves = {k: v["rows"] for k, v in main_runs.items() if "rows" in v}
+
+    variants: dict[str, dict[str, Any]] = {}
+    for job, name in (("review", "ours, require_review"), ("calendar", "ours, long calendar")):
+        if job in runs:
+            variants[name] = summarise(runs[job], rows, world)
+            curves[name] = runs[job].get("rows", [])
+    if "change" in runs or "peer-change" in runs:
+        c_stream = make_stream(changed, args.tasks, args.seed)
+        c_runs = {
+            "oracle, change": simulate(None, changed, c_stream, change_at=change_at, oracle=True),
+            "no memory, change": simulate(None, changed, c_stream, change_at=change_at),
         }
-        if not args.no_peer:
-            runs["alma-memory, change"] = run_peer(tasks, args.seed, change_at)
-        c_oracle = runs["oracle, change"]["rows"]
-        for name, res in runs.items():
-            if "rows" not in res:
-                variant_summary[name] = {"fatal": res.get("fatal")}
-                continue
-            variant_summary[name] = summarise(res, c_oracle, changed) | change_figures(
-                res["rows"], c_oracle, change_at, "deployer"
-            )
-            if name != "oracle, change":
-                curves[name] = res["rows"]
-    if variant_summary:
-        print_table("variants", variant_summary)
-        report["variants"] = variant_summary
+        c_runs |= {
+            name: runs[job]
+            for job, name in (("change", "ours, change"), ("peer-change", "alma-memory, change"))
+            if job in runs
+        }
+        c_rows = c_runs["oracle, change"]["rows"]
+        for name, res in c_runs.items():
+            variants[name] = summarise(res, c_rows, changed)
+            if "rows" in res:
+                variants[name] |= change_figures(res["rows"], c_rows, change_at, "deployer")
+                if not name.startswith("oracle"):
+                    curves[name] = res["rows"]
+    if variants:
+        print_table(f"variants (change at task {change_at}, deployer's families)", variants)
+        out["variants"] = variants
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "learning_curve.json").write_text(json.dumps(report, indent=2))
-    write_chart(curves, RESULTS / "learning_curve.html", change_at)
+    (RESULTS / "learning_curve.json").write_text(json.dumps(out, indent=2))
+    write_chart(curves, RESULTS / "learning_curve.html", change_at if "change" in runs else None)
     print(f"\nwrote {RESULTS / 'learning_curve.json'} and learning_curve.html")
 
 

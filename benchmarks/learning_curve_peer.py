@@ -66,7 +66,8 @@ class OriginalMemory:
         try:
             got = self.alma.retrieve(task=task, agent=agent, top_k=5)
         except Exception as exc:  # recorded, the agent then explores
-            self.failed[f"retrieve {type(exc).__name__}"] = self.failed.get("retrieve", 0) + 1
+            key = f"retrieve {type(exc).__name__}"
+            self.failed[key] = self.failed.get(key, 0) + 1
             return [], []
         heuristics = [(h.strategy, family_of(h.condition)) for h in got.heuristics]
         return heuristics, [a.pattern for a in got.anti_patterns]
