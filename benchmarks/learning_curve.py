@@ -8,16 +8,20 @@ avoid retrieved anti-patterns, else explore) runs the same stream with:
 - alma-memory 0.11.0 in .venv-peer (quickstart wiring, same MiniLM weights),
   via benchmarks/learning_curve_peer.py;
 - no memory (always explores) and the oracle (always the best strategy).
-Variants, ours only: require_review with a reviewer approving after REVIEW_DELAY tasks; a long
-calendar (DAYS_PER_TASK per task, confidence decay and a monthly forget()); and a mid-stream
-change of which strategy works for one agent (at 60% of the stream), beside the baselines.
+Variants, ours (and, with the job peer-change, the original): require_review with a reviewer
+approving after REVIEW_DELAY tasks; a long calendar (DAYS_PER_TASK per task through the
+injectable clock alma_app.types.set_clock, confidence decay and a monthly forget()); and a
+mid-stream change of which strategy works for one agent (at 60% of the stream).
+Each system runs in a process of its own, side by side (--jobs picks them; --reuse keeps the
+finished runs of the same stream under benchmarks/results/learning_curve_runs/).
 
 Prints success per window, tasks until 80% / 90% of the oracle (100-task windows), regret,
 traps repeated after their anti-pattern was retrieved, heuristics per family (duplicates, wrong
 ones), cross-family first heuristics and latencies; writes benchmarks/results/learning_curve.json
 and learning_curve.html (plotly).
 
-Run: `.venv/bin/python benchmarks/learning_curve.py [--tasks 1000] [--seed 7] [--quick]`.
+Run: `.venv/bin/python benchmarks/learning_curve.py [--tasks 1000] [--seed 7] [--quick]
+[--jobs ours,peer,review,calendar,change,peer-change] [--reuse]`.
 """
 
 from __future__ import annotations
@@ -324,7 +328,7 @@ def write_chart(curves: dict[str, list[dict]], path: Path, change_at: int | None
         yaxis_title="success rate",
         yaxis_range=[0, 1],
     )
-    fig.write_html(str(path), include_plotlyjs="cdn")
+    fig.write_html(str(path), include_plotlyjs=True)  # readable offline
 
 
 JOBS = ("ours", "peer", "review", "calendar", "change", "peer-change")
