@@ -19,12 +19,12 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from alma_app.learning import GENERAL
 from alma_app.types import Memory
 
 NEIGHBOURS = 3
 MIN_SHARE = 0.5
 ADVICE_TYPES = ("heuristic", "anti_pattern")
-GENERAL = "general"
 
 
 def task_type_of(
