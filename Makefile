@@ -5,10 +5,12 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 PIP_FLAGS := -q -c constraints.txt
 CONFIG ?= .alma/config.yaml
+# LoCoMo (snap-research/LoCoMo, CC BY-NC 4.0) is not shipped: point LOCOMO at data/locomo10.json.
+LOCOMO ?= benchmarks/data/locomo10.json
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: run test test-fast lint format bench install clean screenshots
+.PHONY: run test test-deps test-fast lint format bench install clean screenshots
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,9 +31,14 @@ run: $(VENV)/.installed
 	$(VENV)/bin/alma demo --config $(CONFIG)
 	ALMA_CONFIG=$(CONFIG) $(VENV)/bin/streamlit run streamlit_app.py
 
-## make test: the whole suite, the real MiniLM model, browser tests included
-test: $(VENV)/.installed-test
+## make test: the whole suite, the real MiniLM model, browser and Azurite tests included.
+## Installs Chromium (Debian packages) and Azurite (npm, into tools/) first when they are
+## missing, or stops saying what to install (.ci/install-test-deps; ALMA_SKIP_TOOLS=1 skips).
+test: $(VENV)/.installed-test test-deps
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-deps:
+	bash .ci/install-test-deps
 
 test-fast: $(VENV)/.installed-test
 	$(PY) -m pytest -m "not slow and not e2e" $(PYTEST_ARGS)
@@ -57,6 +64,8 @@ bench: $(VENV)/.installed-test
 	$(PY) benchmarks/vs_alma_memory.py
 	$(PY) benchmarks/learning_curve.py
 	$(PY) benchmarks/dashboard.py
+	@if [ -f "$(LOCOMO)" ]; then $(PY) benchmarks/locomo.py "$(LOCOMO)"; else \
+	  echo "skipping benchmarks/locomo.py: $(LOCOMO) not found (get data/locomo10.json from https://github.com/snap-research/LoCoMo, CC BY-NC 4.0, and pass LOCOMO=path)"; fi
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

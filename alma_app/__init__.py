@@ -11,7 +11,9 @@ from alma_app.config import AgentScope, Settings, load_settings
 from alma_app.embeddings import Embedder, HashingEmbedder, MiniLMEmbedder
 from alma_app.errors import (
     AlmaError,
+    ClosedError,
     ConfigError,
+    ConflictError,
     InvalidTransition,
     MemoryNotFound,
     NotFoundError,
@@ -36,6 +38,7 @@ from alma_app.types import (
     ScoreBreakdown,
     UserPreference,
 )
+from alma_app.writes import Contradiction
 
 __all__ = [
     "ALMA",
@@ -44,8 +47,11 @@ __all__ = [
     "AlmaError",
     "AntiPattern",
     "ArchivedMemory",
+    "ClosedError",
     "ConfigError",
+    "ConflictError",
     "Context",
+    "Contradiction",
     "DomainKnowledge",
     "Embedder",
     "ExpiringMemory",

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from alma_app.consistency import KNOWN_MEMORY
 from alma_app.memories import check_text
 from alma_app.queries import check_count, sql_rows
 
@@ -69,11 +70,12 @@ def recent_activity(
     """The latest changes to memories from the audit log, newest first: when, what, who, why.
 
     Two steps keep it fast on a long log: pick the newest event ids reading only small columns,
-    then read the JSON snapshots of just those events.
+    then read the JSON snapshots of just those events. Events whose memory never committed
+    (a crash between the two commits) are left out (alma_app.consistency).
     """
-    where = "project_id = ? AND entity = 'memory'"
+    where = f"project_id = ? AND entity = 'memory' AND {KNOWN_MEMORY}"
     params: list[Any] = [alma.project_id]
-    tables = ["events"]
+    tables = ["events", "memories", "archive"]
     if agent is not None:
         check_text("agent", agent)
         where += (
@@ -81,7 +83,6 @@ def recent_activity(
             " OR entity_id IN (SELECT id FROM archive WHERE agent = ?))"
         )
         params += [agent, agent]
-        tables += ["memories", "archive"]
     if since is not None:
         where += ' AND "at" >= ?'
         params.append(since)

@@ -12,14 +12,17 @@ from datetime import datetime
 from typing import Any
 
 import store as st
+from alma_app.checks import check_bool, check_ids, check_int
 from alma_app.config import Settings, load_settings, settings_from_dict
+from alma_app.consistency import repair_events
 from alma_app.decay import ConfidenceCurve
 from alma_app.embeddings import Embedder, make_embedder
-from alma_app.errors import ConfigError, ScopeViolation, ValidationError
+from alma_app.errors import ClosedError, ConfigError, ConflictError, ScopeViolation, ValidationError
 from alma_app.focus import ADVICE_TYPES, focused, task_type_of
 from alma_app.forgetting import ArchivedMemory, ExpiringMemory, ForgetResult, Forgetter
 from alma_app.learning import Learner, LearnResult
 from alma_app.memories import (
+    RETRIES,
     MemoryRepository,
     check_confidence,
     check_text,
@@ -40,6 +43,7 @@ from alma_app.types import (
     utcnow,
 )
 from alma_app.usage import UsageRecorder
+from alma_app.writes import Contradiction, M, Writer
 
 _SLICE_FIELDS = {
     "heuristic": "heuristics",
@@ -86,11 +90,42 @@ class ALMA:
         self.learner = Learner(self.repo, self.check_scope)
         self.reviewer = Reviewer(self.repo)
         self.forgetter = Forgetter(self.repo)
+        self.writer = Writer(self.repo)
         self._cache: OrderedDict[tuple, MemorySlice] = OrderedDict()
         self._cache_lock = threading.Lock()
         self._progress: ProgressTracker | None = None
         self.usage = UsageRecorder(self.store, self.settings.project_id)
         self._sessions: SessionManager | None = None
+        self._closed = False
+        repair_events(self.repo)
+
+    # ------------------------------------------------------------------ lifetime
+
+    def __enter__(self) -> ALMA:
+        self._check_open()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Flush retrieval counts, finish background work and release the store; idempotent.
+
+        Every later call raises ClosedError, and nothing under the store's location is written
+        by this handle any more (a temporary directory holding the store can be removed)."""
+        if self._closed:
+            return
+        self._closed = True
+        self.usage.close()
+        self.store.close()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ClosedError()
 
     @classmethod
     def from_config(
@@ -161,6 +196,7 @@ class ALMA:
     ) -> MemorySlice:
         """The memories most relevant to a task, up to top_k of each type, best first."""
         started = time.perf_counter()
+        self._check_open()
         check_text("task", task)
         self._check_agent(agent)
         if isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= 100:
@@ -173,7 +209,7 @@ class ALMA:
         with self._cache_lock:
             cached = self._cache.get(key)
         if cached is not None:
-            result = copy.copy(cached)
+            result = _copy_slice(cached)
         else:
             where = self._visibility(agent, user_id)
             hits = self.searcher.search(task, where, limit=0)
@@ -191,7 +227,7 @@ class ALMA:
                 self._cache[key] = result
                 while len(self._cache) > 512:
                     self._cache.popitem(last=False)
-            result = copy.copy(result)
+            result = _copy_slice(result)
         self.usage.record(agent, [m.id for m in result.all()])
         result.retrieval_time_ms = (time.perf_counter() - started) * 1000
         return result
@@ -223,8 +259,10 @@ class ALMA:
     ) -> UserPreference:
         """Remember a user's preference; every agent working for that user will see it.
 
-        A near-duplicate of one of the user's preferences (similarity >= near_duplicate_similarity)
-        reinforces and returns that one instead; its metadata["reinforcements"] counts such writes.
+        Compared with the user's most similar preference (alma_app.writes): a restatement
+        reinforces and returns that one (metadata["reinforcements"] counts such writes); a
+        changed value is stored and supersedes it; a negation is stored and flagged as a
+        possible contradiction. The returned memory's write_result says which happened.
         """
         memory = UserPreference(
             user_id=check_text("user_id", user_id),
@@ -235,7 +273,7 @@ class ALMA:
             status="approved",
         )
         actor = HUMAN if source != "agent" else user_id
-        return self.repo.insert_or_reinforce(memory, st.Eq("user_id", user_id), actor)
+        return self._add_once(memory, st.Eq("user_id", user_id), actor, ("user", user_id))
 
     add_user_preference = add_preference  # the original's name
 
@@ -244,8 +282,11 @@ class ALMA:
     ) -> DomainKnowledge:
         """Remember a fact for an agent; the domain must be within the agent's scope.
 
-        A near-duplicate of one of the agent's facts reinforces and returns that one instead (its
-        metadata["reinforcements"] counts such writes; a new memory has no such key).
+        Compared with the agent's most similar fact (alma_app.writes): a restatement reinforces
+        and returns that one (metadata["reinforcements"] counts such writes; a new memory has no
+        such key); a changed value ("12 seconds" -> "47 seconds") is stored and supersedes it
+        (ranks above it; both stay retrievable); a negation is stored and flagged as a possible
+        contradiction for review. The returned memory's write_result says which happened.
         """
         self._check_agent(agent)
         check_text("domain", domain)
@@ -260,7 +301,21 @@ class ALMA:
             status="approved",
         )
         actor = HUMAN if source == "user" else agent
-        return self.repo.insert_or_reinforce(memory, st.Eq("agent", agent), actor)
+        return self._add_once(memory, st.Eq("agent", agent), actor, ("agent", agent))
+
+    def _add_once(self, memory: M, owner: st.Filter, actor: str, key: tuple[str, str]) -> M:
+        """Writer.remember, one writer at a time per owner and type (across processes), so
+        the same fact written twice at the same instant is stored once; a reinforcement that
+        lost a race with a reviewer's write is simply run again on the fresh memory (remember
+        raises ConflictError only before it has written anything)."""
+        self._check_open()
+        for _ in range(RETRIES):
+            with self.repo.writing("add", memory.TYPE, *key):
+                try:
+                    return self.writer.remember(memory, owner, actor)
+                except ConflictError:
+                    continue
+        raise ConflictError([memory.id], f"its near-duplicate kept changing ({RETRIES} tries)")
 
     def add_memories(self, memories: list[Memory], *, actor: str = HUMAN) -> int:
         """Store already-built memories in one batch (import, sample data). Returns the count."""
@@ -282,8 +337,7 @@ class ALMA:
 
     def get_memories(self, memory_ids: list[str]) -> list[Memory]:
         """The memories that exist among the ids, in the order given (missing ones skipped)."""
-        for memory_id in memory_ids:
-            check_text("memory_ids", memory_id)
+        check_ids("memory_ids", memory_ids)
         return [m for m in self.repo.get_many(memory_ids) if m.project_id == self.project_id]
 
     def list_memories(
@@ -303,6 +357,9 @@ class ALMA:
         descending: bool = True,
     ) -> MemoryPage:
         """A filtered page of memories and the total that match (for browsing, not ranking)."""
+        check_int("limit", limit, low=1, high=10_000)
+        check_int("offset", offset, low=0)
+        check_bool("descending", descending)
         where = memory_filter(
             agent=agent,
             memory_type=memory_type,
@@ -318,12 +375,31 @@ class ALMA:
         )
 
     def update_memory(
-        self, memory_id: str, *, actor: str = HUMAN, reason: str | None = None, **changes: Any
+        self,
+        memory_id: str,
+        *,
+        actor: str = HUMAN,
+        reason: str | None = None,
+        expected_version: int | None = None,
+        **changes: Any,
     ) -> Memory:
-        """Change fields of a memory (re-embedding when its text changes); logged as an edit."""
+        """Change fields of a memory (re-embedding when its text changes); logged as an edit.
+
+        The given fields are set on the latest version: if another caller changed the memory
+        meanwhile, its change stays and these fields are set on top. Pass expected_version
+        (memory.version as read) to get ConflictError instead when the memory has moved on.
+        """
+        self._check_open()
         before = self.get_memory(memory_id)
-        updated = apply_changes(before, changes, self.repo.copy(before))
-        return self.repo.save(updated, before=before, actor=actor, action="edit", reason=reason)
+        apply_changes(before, changes, self.repo.copy(before))  # bad edits fail before I/O
+        return self.repo.update(
+            memory_id,
+            lambda memory: apply_changes(memory, changes, memory),
+            actor=actor,
+            action="edit",
+            reason=reason,
+            expected_version=expected_version,
+        )
 
     def delete_memories(
         self, memory_ids: list[str], *, actor: str = HUMAN, reason: str | None = None
@@ -333,9 +409,14 @@ class ALMA:
             memory_ids = [memory_ids]
         for memory_id in memory_ids:
             check_text("memory_ids", memory_id)
-        found = [m for m in self.repo.get_many(memory_ids) if m.project_id == self.project_id]
-        self.repo.archive_and_delete(found, actor=actor, action="delete", reason=reason)
-        return len(found)
+        for _ in range(RETRIES):  # a memory changed meanwhile: archive its new version
+            found = [m for m in self.repo.get_many(memory_ids) if m.project_id == self.project_id]
+            try:
+                self.repo.archive_and_delete(found, actor=actor, action="delete", reason=reason)
+            except ConflictError:
+                continue
+            return len(found)
+        raise ConflictError(list(memory_ids), f"kept changing through {RETRIES} attempts")
 
     def delete_memory(
         self, memory_id: str, *, actor: str = HUMAN, reason: str | None = None
@@ -394,9 +475,51 @@ class ALMA:
             memory_ids, "rejected", reviewer, check_text("reason", reason)
         )
 
-    def edit_and_approve(self, memory_id: str, reviewer: str, **changes: Any) -> Memory:
-        """Apply a reviewer's edits and approve the memory, logged as one approve event."""
-        return self.reviewer.edit_and_approve(memory_id, reviewer, changes)
+    def edit_and_approve(
+        self,
+        memory_id: str,
+        reviewer: str,
+        *,
+        expected_version: int | None = None,
+        **changes: Any,
+    ) -> Memory:
+        """Apply a reviewer's edits and approve the memory, logged as one approve event.
+
+        expected_version: as in update_memory (ConflictError if the memory moved on)."""
+        return self.reviewer.edit_and_approve(memory_id, reviewer, changes, expected_version)
+
+    def contradictions(self, agent: str | None = None, limit: int = 50) -> list[Contradiction]:
+        """Pairs of memories flagged as possible contradictions by a write, not yet resolved."""
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 1000:
+            raise ValidationError("limit", f"must be an integer from 1 to 1000, got {limit!r}")
+        return self.writer.contradictions(agent, limit)
+
+    def resolve_contradiction(
+        self,
+        memory_id: str,
+        other_id: str,
+        reviewer: str,
+        *,
+        reject: str | None = None,
+        reason: str | None = None,
+    ) -> list[Memory]:
+        """Settle a flagged pair: keep both (reject=None) or reject one of the two.
+
+        The flag is cleared on both (each keeps the other's id under
+        metadata["reviewed_contradictions"]); a rejected one is never retrieved again. Raises
+        ValidationError when the two are not flagged together or `reject` is neither of them.
+        Returns the memories as they now are.
+        """
+        check_text("memory_id", memory_id)
+        check_text("other_id", other_id)
+        if reject is not None and reject not in (memory_id, other_id):
+            raise ValidationError("reject", "must be one of the two memories' ids, or None")
+        resolved = self.writer.resolve(memory_id, other_id, check_text("reviewer", reviewer))
+        if reject is None:
+            return resolved
+        kept = other_id if reject == memory_id else memory_id
+        self.reject([reject], reviewer, reason or f"contradicted by {kept}")
+        return self.get_memories([memory_id, other_id])
 
     def validate(self, memory_id: str, actor: str = HUMAN) -> Memory:
         """Confirm a memory: its decay clock restarts; its stored confidence is unchanged."""
@@ -477,8 +600,11 @@ class ALMA:
 
     def with_settings(self, **changes: Any) -> ALMA:
         """A new handle on the same store with some settings changed (tests, tools)."""
+        self._check_open()
         return ALMA(replace(self.settings, **changes), embedder=self.embedder)
 
-    def close(self) -> None:
-        self.usage.close()
-        self.store.close()
+
+def _copy_slice(cached: MemorySlice) -> MemorySlice:
+    """A copy of a cached slice that shares nothing mutable with it: callers may edit it."""
+    lists = {name: copy.deepcopy(getattr(cached, name)) for name in _SLICE_FIELDS.values()}
+    return replace(cached, **lists)

@@ -179,11 +179,16 @@ class ProgressBar:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from alma_app.transfer import import_records, read_records
+    from alma_app.transfer import import_records, read_located_records
 
-    records = read_records(args.file)
+    located = read_located_records(args.file)
     alma = _open(args)
-    count = import_records(alma, records, progress=ProgressBar("importing"))
+    count = import_records(
+        alma,
+        [record for _, record in located],
+        locations=[where for where, _ in located],
+        progress=ProgressBar("importing"),
+    )
     print(f"imported {count} memories from {args.file}; store holds {alma.stats()['total']}")
     return 0
 

@@ -60,6 +60,10 @@ class RetrievalWeights:
     lexical_weight: float = 0.3  # how much a strong BM25 match adds to cosine similarity
     lexical_saturation: float = 10.0  # BM25 score at which a match counts as half strong
     candidates: int = 100  # candidates taken from each of the vector and lexical searches
+    # A memory written moments before or after a relevant one of the same agent shares its
+    # context (alma_app/context_boost.py): its relevance rises by this share of the neighbour's.
+    context_weight: float = 0.4
+    context_window_s: float = 600.0  # at most this many seconds apart to count as neighbours
 
 
 @dataclass(frozen=True)
@@ -90,6 +94,7 @@ class Settings:
     agents: dict[str, AgentScope] = field(default_factory=dict)
     strict_agents: bool = False
     near_duplicate_similarity: float = 0.95
+    related_similarity: float = 0.9
     strategy_similarity: float = 0.75
     retrieval: RetrievalWeights = field(default_factory=RetrievalWeights)
     decay: DecaySettings = field(default_factory=DecaySettings)
@@ -120,7 +125,16 @@ SETTINGS: dict[str, tuple[type | tuple[type, ...], str]] = {
     ),
     "agents": (dict, "agent scopes, keyed by agent name"),
     "strict_agents": (bool, "refuse agents that are not listed under agents"),
-    "near_duplicate_similarity": (float, "similarity above which a write reinforces a memory"),
+    "near_duplicate_similarity": (
+        float,
+        "similarity from which the health panel counts two memories as near-duplicates",
+    ),
+    "related_similarity": (
+        float,
+        "similarity from which a stated fact or preference is compared with the one it "
+        "resembles: a restatement reinforces it, a changed value supersedes it, a negation "
+        "flags a possible contradiction (alma_app.novelty)",
+    ),
     "strategy_similarity": (float, "similarity above which two strategies count as the same"),
     "retrieval": (dict, "score weights: relevance, recency, success, confidence, ..."),
     "decay": (dict, "confidence half-lives in days per memory type, and forget_threshold"),
@@ -206,7 +220,7 @@ def settings_from_dict(values: dict[str, Any], *, source: str | None = None) -> 
         kwargs["decay"] = _parse_section(DecaySettings, kwargs["decay"], source, "decay")
     if "storage_options" in kwargs:
         kwargs["storage_options"] = {str(k): str(v) for k, v in kwargs["storage_options"].items()}
-    for key in ("near_duplicate_similarity", "strategy_similarity"):
+    for key in ("near_duplicate_similarity", "related_similarity", "strategy_similarity"):
         if key in kwargs and not 0 < float(kwargs[key]) <= 1:
             raise ConfigError("must be in (0, 1]", path=source, key=key)
     if "compact_every" in kwargs and kwargs["compact_every"] < 1:

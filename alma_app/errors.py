@@ -7,6 +7,8 @@ AlmaError
  ├── MemoryNotFound       no memory with that id (memory_id)
  ├── NotFoundError        no work item / session / handoff / event with that id (kind, item_id)
  ├── InvalidTransition    a work-item status change that is not allowed (item_id, from, to, why)
+ ├── ConflictError        a memory changed since it was read, and re-applying is unsafe (ids)
+ ├── ClosedError          the ALMA handle was closed
  └── StorageError         the store failed (conflicts after retries, unreachable location)
 """
 
@@ -66,6 +68,27 @@ class InvalidTransition(AlmaError):
         self.from_status = from_status
         self.to_status = to_status
         self.why = why
+
+
+class ConflictError(AlmaError):
+    """Another caller changed (or removed) the memory between this call's read and its write.
+
+    Raised where re-applying the change to the new version is not safe (a revert, an edit made
+    against an expected version) or when retries kept conflicting. Nothing was written: read the
+    memory again and decide.
+    """
+
+    def __init__(self, memory_ids: list[str], why: str = "changed since it was read") -> None:
+        shown = ", ".join(repr(i) for i in memory_ids[:5]) + (" ..." if len(memory_ids) > 5 else "")
+        super().__init__(f"memory {shown} {why}; nothing was written, read it again")
+        self.memory_ids = memory_ids
+
+
+class ClosedError(AlmaError):
+    """The ALMA handle was closed; open a new one (close() is final)."""
+
+    def __init__(self) -> None:
+        super().__init__("this ALMA handle is closed; open a new one")
 
 
 class StorageError(AlmaError):

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import math
+import random
+import time
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -16,8 +18,9 @@ from typing import Any
 
 import store as st
 from alma_app import decay
-from alma_app.errors import MemoryNotFound, ValidationError
+from alma_app.errors import ConflictError, MemoryNotFound, ValidationError
 from alma_app.memories import (
+    RETRIES,
     MemoryRepository,
     check_confidence,
     check_text,
@@ -29,6 +32,7 @@ from alma_app.review import check_ids
 from alma_app.types import Memory, utcnow
 
 SYSTEM = "system"
+RESTORE_REASON = "restored from archive; decay clock restarted"
 
 
 @dataclass(frozen=True)
@@ -131,25 +135,58 @@ class Forgetter:
             for item in items:
                 groups[item.reason].append(item.memory)
             for reason, memories in groups.items():
-                self.repo.archive_and_delete(memories, actor=actor, action="forget", reason=reason)
+                self._archive(memories, reason, actor, days, threshold)
         return ForgetResult(dry_run=dry_run, items=items)
 
+    def _archive(
+        self, memories: list[Memory], reason: str, actor: str, days: float, threshold: float
+    ) -> None:
+        """Archive one group; a memory changed meanwhile (reinforced, validated) is read again
+        and archived only if the policy still forgets it, as it is now."""
+        for attempt in range(RETRIES):
+            try:
+                self.repo.archive_and_delete(memories, actor=actor, action="forget", reason=reason)
+                return
+            except ConflictError:
+                now = utcnow()
+                memories = [
+                    m
+                    for m in self.repo.get_many([m.id for m in memories])
+                    if decay.forget_reason(m, m.effective_confidence or 0.0, now, days, threshold)
+                    == reason
+                ]
+                time.sleep(random.uniform(0, 0.002 * (attempt + 1)))
+        raise ConflictError([m.id for m in memories], f"kept changing through {RETRIES} attempts")
+
     def restore(self, memory_ids: Any, actor: str) -> list[Memory]:
-        """Put archived (forgotten or deleted) memories back, re-embedded, as they were."""
+        """Put archived (forgotten or deleted) memories back, re-embedded, as they were except
+        for the decay clock: it restarts now (a restore is a human saying the memory matters),
+        so the next forget() does not archive them again at once. Raises ConflictError, storing
+        nothing, if another caller restored one of them meanwhile."""
         ids = check_ids(memory_ids)
         check_text("actor", actor)
         with store_errors():
             rows = {r["id"]: r for r in self.repo.store.get("archive", ids)}
             present = {r["id"] for r in self.repo.store.get("memories", ids, columns=["id"])}
         memories = []
+        now = utcnow()
         for memory_id in ids:
             row = rows.get(memory_id)
             if row is None or row["project_id"] != self.repo.settings.project_id:
                 raise MemoryNotFound(memory_id)
             if memory_id in present:
                 raise ValidationError("memory_ids", f"{memory_id!r} is not archived: it is stored")
-            memories.append(memory_from_plain(json.loads(row["record"])))
-        self.repo.insert(memories, actor=actor, action="restore", reason="restored from archive")
+            memory = memory_from_plain(json.loads(row["record"]))
+            setattr(memory, memory.CLOCK_FIELD, now)
+            memory.version += 1  # a change: a caller holding the archived version must re-read
+            memories.append(memory)
+        self.repo.insert(
+            memories,
+            actor=actor,
+            action="restore",
+            reason=RESTORE_REASON,
+            only_new=True,
+        )
         with store_errors():
             self.repo.store.delete("archive", ids)
         return memories

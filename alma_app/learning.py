@@ -25,7 +25,9 @@ not make a heuristic, and a strategy that stops working is unlearned within a fe
 A heuristic and an anti-pattern never contradict each other in one bucket: when one forms, the
 other about a similar strategy is retired (archived, restorable, logged as "retire").
 Heuristic confidence is the success rate smoothed by Laplace's rule, (s + 1) / (n + 2);
-anti-pattern confidence is n / (n + 1) for n similar failures. A rejected heuristic or
+anti-pattern confidence is n / (n + 1) for n similar failures. Strategies of opposite polarity
+("use the page object" / "do not use the page object", alma_app.novelty) are never similar: one
+never reinforces, weakens or joins the other. A rejected heuristic or
 anti-pattern is still the one reinforced (it stays rejected), so a reviewer's "no" is not asked
 again through a duplicate. Learned memories are `pending` when the agent's config has
 require_review: true, else approved.
@@ -42,7 +44,8 @@ from typing import Any
 import numpy as np
 
 import store as st
-from alma_app.errors import ValidationError
+from alma_app import novelty
+from alma_app.checks import check_choice, check_int
 from alma_app.evidence import laplace, supported
 from alma_app.memories import MemoryRepository, check_text, store_errors
 from alma_app.records import ROW_COLUMNS
@@ -149,17 +152,12 @@ class Learner:
     ) -> LearnResult:
         check_text("task", task)
         check_text("strategy_used", strategy_used)
-        if outcome not in OUTCOMES:
-            raise ValidationError("outcome", f"must be 'success' or 'failure', got {outcome!r}")
+        check_choice("outcome", outcome, OUTCOMES)
         for name, value in (("feedback", feedback), ("error_message", error_message)):
             if value is not None:
                 check_text(name, value, allow_empty=True)
-        if duration_ms is not None and (
-            isinstance(duration_ms, bool) or not isinstance(duration_ms, int) or duration_ms < 0
-        ):
-            raise ValidationError(
-                "duration_ms", f"must be a non-negative integer, got {duration_ms!r}"
-            )
+        if duration_ms is not None:
+            check_int("duration_ms", duration_ms, low=0)
         if task_type is not None:
             check_text("task_type", task_type)
         kind = task_type or self.infer_task_type(agent, task)
@@ -176,6 +174,14 @@ class Learner:
             feedback=feedback or None,
             project_id=self.repo.settings.project_id,
         )
+        # One learner at a time per agent and task type, across processes: two processes
+        # learning the same strategy at the same instant must form one heuristic, not two.
+        with self.repo.writing("learn", agent, kind):
+            return self._learn_locked(record)
+
+    def _learn_locked(self, record: Outcome) -> LearnResult:
+        assert record.agent is not None
+        agent, kind, strategy_used = record.agent, record.task_type, record.strategy_used
         self.repo.insert([record], actor=agent)
         result = LearnResult(outcome=record, task_type=kind)
         heuristics = self._nearby("heuristic", agent, kind, strategy_used, limit=50)
@@ -245,6 +251,8 @@ class Learner:
         sims = self.similarities(text, [key(m) for m in memories])
         if error and error_key is not None:
             sims = self._with_errors(sims, error, [error_key(m) for m in memories])
+        opposite = [not novelty.same_polarity(text, key(m)) for m in memories]
+        sims = np.where(opposite, -1.0, sims)
         best = int(np.argmax(sims))
         return memories[best] if sims[best] >= self.threshold else None
 
@@ -267,7 +275,11 @@ class Learner:
         if not success and record.error_message:
             errors = [o.error_message or "" for o in found]
             sims = self._with_errors(sims, record.error_message, errors)
-        return [o for o, s in zip(found, sims, strict=True) if s >= self.threshold]
+        return [
+            o
+            for o, s in zip(found, sims, strict=True)
+            if s >= self.threshold and novelty.same_polarity(record.strategy_used, o.strategy_used)
+        ]
 
     def _history(self, record: Outcome, nearby: list[Any]) -> list[bool]:
         """The results (True = success), oldest first, of the bucket's outcomes whose strategy is
@@ -356,26 +368,33 @@ class Learner:
         return int((sims >= self.threshold).sum())
 
     def _reinforce_heuristic(self, heuristic: Heuristic, record: Outcome) -> Heuristic:
-        new = self.repo.copy(heuristic)
-        assert isinstance(new, Heuristic)
-        new.occurrence_count += 1
-        new.success_count += 1
-        new.confidence = laplace(new.success_count, new.occurrence_count)
-        new.last_validated = utcnow()
-        new.source_outcome_ids = [*new.source_outcome_ids, record.id][-MAX_SOURCE_IDS:]
-        return self._save(new, heuristic, record, "reinforce", "a similar strategy succeeded")
+        def change(new: Any) -> Any:
+            if record.id in new.source_outcome_ids:
+                return None  # already counted (it formed this heuristic)
+            new.occurrence_count += 1
+            new.success_count += 1
+            new.confidence = laplace(new.success_count, new.occurrence_count)
+            new.last_validated = utcnow()
+            new.source_outcome_ids = [*new.source_outcome_ids, record.id][-MAX_SOURCE_IDS:]
+            return new
+
+        return self._update(heuristic, change, record, "reinforce", "a similar strategy succeeded")
 
     def _weaken_heuristic(self, heuristic: Heuristic, record: Outcome) -> Heuristic:
-        new = self.repo.copy(heuristic)
-        assert isinstance(new, Heuristic)
-        new.occurrence_count += 1
-        new.confidence = laplace(new.success_count, new.occurrence_count)
-        return self._save(new, heuristic, record, "weaken", "a similar strategy failed")
+        def change(new: Any) -> Any:
+            new.occurrence_count += 1
+            new.confidence = laplace(new.success_count, new.occurrence_count)
+            return new
 
-    def _save(self, new: Any, before: Any, record: Outcome, action: str, why: str) -> Any:
+        return self._update(heuristic, change, record, "weaken", "a similar strategy failed")
+
+    def _update(
+        self, memory: Any, change: Callable[[Any], Any], record: Outcome, action: str, why: str
+    ) -> Any:
+        """Apply a count change to the latest version (re-applied if a reviewer wrote first)."""
         assert record.agent is not None
-        return self.repo.save(
-            new, before=before, actor=record.agent, action=action, reason=f"{why}: {record.id}"
+        return self.repo.update(
+            memory.id, change, actor=record.agent, action=action, reason=f"{why}: {record.id}"
         )
 
     # ------------------------------------------------------------------ anti-patterns
@@ -395,16 +414,20 @@ class Learner:
             lambda a: a.why_bad,
         )
         if match is not None:
-            new = self.repo.copy(match)
-            new.occurrence_count += 1
-            new.confidence = new.occurrence_count / (new.occurrence_count + 1)
-            new.last_seen = utcnow()
-            new.source_outcome_ids = [*new.source_outcome_ids, record.id][-MAX_SOURCE_IDS:]
-            new.better_alternative = self.best_alternative(
-                record.agent, record.task_type, new.pattern
-            )
+            alternative = self.best_alternative(record.agent, record.task_type, match.pattern)
+
+            def change(new: Any) -> Any:
+                if record.id in new.source_outcome_ids:
+                    return None  # already counted (it formed this anti-pattern)
+                new.occurrence_count += 1
+                new.confidence = new.occurrence_count / (new.occurrence_count + 1)
+                new.last_seen = utcnow()
+                new.source_outcome_ids = [*new.source_outcome_ids, record.id][-MAX_SOURCE_IDS:]
+                new.better_alternative = alternative
+                return new
+
             why = "a similar failure happened again"
-            return self._save(new, match, record, "reinforce", why), "reinforced"
+            return self._update(match, change, record, "reinforce", why), "reinforced"
         sourced = {i for a in known for i in a.source_outcome_ids}
         failures = self._similar_outcomes(record, nearby, success=False, exclude=sourced)
         if len(failures) < MIN_FAILURES_FOR_ANTI_PATTERN or not supported(history, False):

@@ -7,33 +7,40 @@ its before/after values. The facade in api.py and the learning code both use it.
 from __future__ import annotations
 
 import json
-import math
-from collections.abc import Iterator, Sequence
+import random
+import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import fields, replace
 from datetime import UTC, datetime
-from typing import Any, TypeVar, cast
+from typing import Any
 
 import numpy as np
 
 import store as st
 from alma_app import decay
+from alma_app.checks import MAX_TEXT_CHARS as MAX_TEXT_CHARS
+from alma_app.checks import check_confidence as check_confidence
+from alma_app.checks import check_memory, check_text
 from alma_app.config import Settings
 from alma_app.embeddings import Embedder
-from alma_app.errors import MemoryNotFound, StorageError, ValidationError
+from alma_app.errors import (
+    ClosedError,
+    ConflictError,
+    MemoryNotFound,
+    StorageError,
+    ValidationError,
+)
 from alma_app.records import ROW_COLUMNS, from_row, to_plain, to_row
 from alma_app.types import (
     MEMORY_CLASSES,
-    MEMORY_TYPES,
-    STATUSES,
     Memory,
     MemoryPage,
     new_id,
     utcnow,
 )
 
-MAX_TEXT_CHARS = 20_000
-M = TypeVar("M", bound=Memory)
+RETRIES = 20  # re-reads of a memory whose conditional write lost a race, before ConflictError
 ORDERABLE = ("created_at", "updated_at", "confidence", "validated_at", "type", "agent", "status")
 # One event of the audit log: (memory_id, action, actor, before, after, reason).
 EventEntry = tuple[str, str, str, Any, Any, str | None]
@@ -46,31 +53,12 @@ def store_errors() -> Iterator[None]:
         yield
     except st.InvalidQuery as exc:
         raise ValidationError("query", str(exc)) from exc
+    except st.StoreClosed as exc:
+        raise ClosedError() from exc
+    except st.VersionConflict as exc:
+        raise ConflictError(exc.ids) from exc
     except st.StoreError as exc:
         raise StorageError(str(exc)) from exc
-
-
-def check_text(argument: str, value: Any, *, allow_empty: bool = False) -> str:
-    """A user-supplied text: a str, not blank, no NUL, not absurdly long."""
-    if not isinstance(value, str):
-        raise ValidationError(argument, f"expected a string, got {type(value).__name__}")
-    if not allow_empty and not value.strip():
-        raise ValidationError(argument, "must not be empty")
-    if "\x00" in value:
-        raise ValidationError(argument, "must not contain NUL characters")
-    if len(value) > MAX_TEXT_CHARS:
-        raise ValidationError(
-            argument, f"is {len(value)} characters; the limit is {MAX_TEXT_CHARS}"
-        )
-    return value
-
-
-def check_confidence(value: Any, argument: str = "confidence") -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValidationError(argument, f"expected a number, got {type(value).__name__}")
-    if not math.isfinite(value) or not 0.0 <= value <= 1.0:
-        raise ValidationError(argument, f"must be between 0 and 1, got {value!r}")
-    return float(value)
 
 
 def memory_from_plain(plain: dict[str, Any]) -> Memory:
@@ -170,16 +158,8 @@ class MemoryRepository:
     # ------------------------------------------------------------------ writing
 
     def validate(self, memory: Memory) -> None:
-        if memory.TYPE not in MEMORY_TYPES:
-            raise ValidationError("type", f"unknown memory type {memory.TYPE!r}")
-        if memory.status not in STATUSES:
-            raise ValidationError("status", f"must be one of {STATUSES}, got {memory.status!r}")
-        check_text("text", memory.text())
-        check_confidence(memory.stored_confidence)
-        for name in ("agent", "user_id"):
-            value = getattr(memory, name, None)
-            if value is not None:
-                check_text(name, value)
+        """Every field checked (alma_app.checks.check_memory) before any write."""
+        check_memory(memory)
 
     def embed(self, memories: Sequence[Memory]) -> np.ndarray:
         return self.embedder.embed([m.text() for m in memories])
@@ -192,8 +172,13 @@ class MemoryRepository:
         action: str = "create",
         vectors: np.ndarray | None = None,
         reason: str | None = None,
+        only_new: bool = False,
     ) -> None:
         """Store new memories in one commit, embedding them in one batch, and log the events.
+
+        only_new (restore, revert of a removed memory): refuse with ConflictError, storing
+        nothing, if any id is stored already (another caller restored it first); the memories
+        then commit before their events.
 
         The memories and their events commit at the same time (store.add_many) and this returns
         only once both have: a single write costs the slower commit, not the sum of both (2-4 ms
@@ -215,46 +200,11 @@ class MemoryRepository:
             [(m.id, action, actor, None, to_plain(m), reason) for m in memories]
         )
         with store_errors():
-            self.store.add_many([("memories", rows), ("events", events)])
-
-    def insert_or_reinforce(self, memory: M, owner: st.Filter, actor: str) -> M:
-        """Insert a human-stated memory, or reinforce a near-duplicate of the same owner.
-
-        A reinforced memory is returned instead of the new one: its confidence becomes the higher
-        of the two, its clock restarts, and metadata["reinforcements"] counts such writes (a
-        freshly created memory never has that key, so callers can tell which happened).
-        """
-        vector = self.embed([memory])[0]
-        where = st.And(
-            (
-                st.Eq("project_id", self.settings.project_id),
-                st.Eq("type", memory.TYPE),
-                st.In("status", ("approved", "pending")),
-                owner,
-            )
-        )
-        with store_errors():
-            # Only the id and distance: the whole row is read in the rare near-duplicate case.
-            hits = self.store.vector_search(
-                "memories", vector, where=where, limit=1, columns=["id"]
-            )
-        if hits and 1.0 - hits[0]["_distance"] >= self.settings.near_duplicate_similarity:
-            existing = self.get(hits[0]["id"])
-            new = self.copy(existing)
-            confidence = max(existing.stored_confidence, memory.stored_confidence)
-            new.confidence = confidence  # type: ignore[attr-defined]
-            setattr(new, new.CLOCK_FIELD, utcnow())
-            new.metadata["reinforcements"] = int(new.metadata.get("reinforcements", 0)) + 1
-            saved = self.save(
-                new,
-                before=existing,
-                actor=actor,
-                action="reinforce",
-                reason=f"near-duplicate write: {memory.text()[:200]}",
-            )
-            return cast(M, saved)
-        self.insert([memory], actor=actor, vectors=vector[None, :])
-        return memory
+            if only_new:
+                self.store.add_new("memories", rows)
+                self.store.add("events", events)
+            else:
+                self.store.add_many([("memories", rows), ("events", events)])
 
     def upsert_new(
         self, memories: Sequence[Memory], *, vectors: np.ndarray, actor: str, action: str
@@ -279,8 +229,14 @@ class MemoryRepository:
         reason: str | None = None,
         vector: np.ndarray | None = None,
     ) -> Memory:
-        """Replace a stored memory by its new version; re-embeds when its text changed."""
+        """Replace a stored memory by its new version; re-embeds when its text changed.
+
+        Conditional: it writes only if the stored memory is still at `before.version`, else
+        raises ConflictError and writes nothing (update() is the form that re-reads and
+        re-applies a change). The memory commits before its event.
+        """
         memory.updated_at = utcnow()
+        memory.version = before.version + 1
         self.validate(memory)
         if vector is None:
             if memory.text() != before.text():
@@ -290,9 +246,52 @@ class MemoryRepository:
                 if vector is None:
                     raise MemoryNotFound(memory.id)
         with store_errors():
-            self.store.upsert("memories", [to_row(memory, vector)])
+            self.store.update_if("memories", [to_row(memory, vector)], {memory.id: before.version})
         self.log([(memory.id, action, actor, to_plain(before), to_plain(memory), reason)])
         return memory
+
+    def update(
+        self,
+        memory_id: str,
+        change: Callable[[Memory], Memory | None],
+        *,
+        actor: str,
+        action: str,
+        reason: str | None = None,
+        expected_version: int | None = None,
+    ) -> Memory:
+        """Read-modify-write one memory without losing a concurrent change.
+
+        `change` gets a copy of the latest version and returns the new one (None: nothing to
+        do; the current one is returned). When another caller wrote in between, the memory is
+        read again and `change` applied again, so it must depend only on the memory it is given
+        (one more occurrence, a status, a field's new value). With expected_version (the version
+        the caller's decision was based on) a memory that has moved on raises ConflictError
+        instead. ConflictError too after RETRIES lost races; MemoryNotFound once it is gone.
+        """
+        for attempt in range(RETRIES):
+            before = self.get(memory_id)
+            if expected_version is not None and before.version != expected_version:
+                why = f"is at version {before.version}, not {expected_version}"
+                raise ConflictError([memory_id], why)
+            new = change(self.copy(before))
+            if new is None:
+                return before
+            try:
+                return self.save(new, before=before, actor=actor, action=action, reason=reason)
+            except ConflictError:
+                if expected_version is not None:
+                    raise
+                time.sleep(random.uniform(0, 0.002 * (attempt + 1)))
+        raise ConflictError([memory_id], f"kept changing through {RETRIES} attempts")
+
+    @contextmanager
+    def writing(self, *key: str) -> Iterator[None]:
+        """Serialise a "look for a match, then create or reinforce" section per key, across the
+        processes sharing a local store (two writers of the same fact at the same instant must
+        not both create it). Keys are scoped to the project."""
+        with store_errors(), self.store.exclusive("/".join((self.settings.project_id, *key))):
+            yield
 
     def save_many(
         self,
@@ -302,24 +301,34 @@ class MemoryRepository:
         action: str,
         reason: str | None = None,
     ) -> None:
-        """Replace several memories in one commit (bulk review); text must not change."""
+        """Replace several memories in one commit (bulk review); text must not change.
+
+        Conditional like save(): all are written or, if any changed since read, none
+        (ConflictError)."""
         if not changes:
             return
         vectors = self.vectors([new.id for new, _ in changes])
         rows = []
         now = utcnow()
-        for new, _before in changes:
+        for new, before in changes:
+            if new.id not in vectors:
+                raise ConflictError([new.id], "was removed since it was read")
             new.updated_at = now
+            new.version = before.version + 1
             self.validate(new)
             rows.append(to_row(new, vectors[new.id]))
+        expected = {before.id: before.version for _, before in changes}
         with store_errors():
-            self.store.upsert("memories", rows)
+            self.store.update_if("memories", rows, expected)
         self.log([(n.id, action, actor, to_plain(b), to_plain(n), reason) for n, b in changes])
 
     def archive_and_delete(
         self, memories: Sequence[Memory], *, actor: str, action: str, reason: str | None = None
     ) -> None:
-        """Move memories to the archive (restorable) and remove them and their vectors."""
+        """Move memories to the archive (restorable) and remove them and their vectors.
+
+        Only if none changed since read (else ConflictError, nothing archived or removed): an
+        archive must hold the version that was removed, not an older one."""
         if not memories:
             return
         now = utcnow()
@@ -338,7 +347,11 @@ class MemoryRepository:
         ]
         with store_errors():
             self.store.upsert("archive", archived)
-            self.store.delete("memories", [m.id for m in memories])
+            try:
+                self.store.delete_if("memories", {m.id: m.version for m in memories})
+            except st.VersionConflict:
+                self.store.delete("archive", [m.id for m in memories])  # as it was
+                raise
         self.log([(m.id, action, actor, to_plain(m), None, reason) for m in memories])
 
     def log(self, entries: Sequence[EventEntry]) -> None:

@@ -10,10 +10,17 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from alma_app.checks import check_choice
 from alma_app.errors import InvalidTransition, NotFoundError, ValidationError
 from alma_app.memories import check_text
 from alma_app.progress_strategies import waiting_on
-from alma_app.progress_types import NEEDS_DEPENDENCIES_DONE, TRANSITIONS, WORK_STATUSES, WorkItem
+from alma_app.progress_types import (
+    ITEM_TYPES,
+    NEEDS_DEPENDENCIES_DONE,
+    TRANSITIONS,
+    WORK_STATUSES,
+    WorkItem,
+)
 from alma_app.tracking import check_number, check_text_list
 
 
@@ -41,7 +48,7 @@ def validate_item(item: WorkItem, board: dict[str, WorkItem]) -> None:
     """
     check_text("title", item.title)
     check_text("description", item.description, allow_empty=True)
-    check_text("item_type", item.item_type)
+    check_choice("item_type", item.item_type, ITEM_TYPES)
     if item.agent is not None:
         check_text("agent", item.agent)
     if isinstance(item.priority, bool) or not isinstance(item.priority, int):

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 import store as st
+from alma_app.checks import check_int
 from alma_app.errors import ValidationError
 from alma_app.memories import check_confidence, check_text, store_errors
 from alma_app.types import MEMORY_TYPES, STATUSES
@@ -62,9 +63,7 @@ def sql_rows(
 
 def check_count(argument: str, value: Any, low: int, high: int) -> int:
     """An integer argument within [low, high], or a ValidationError naming it."""
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ValidationError(argument, f"must be an integer from {low} to {high}, got {value!r}")
-    return value
+    return check_int(argument, value, low=low, high=high)
 
 
 def memory_stats(store: st.LanceStore, project_id: str, agent: str | None) -> dict[str, Any]:

@@ -24,6 +24,7 @@ COMMON = {
     "updated_at",
     "shared_with",
     "metadata",
+    "version",
     "effective_confidence",
     "score",
 }
@@ -43,6 +44,7 @@ ROW_COLUMNS = [
     "shared_with",
     "payload",
     "metadata",
+    "version",
 ]
 
 
@@ -81,6 +83,7 @@ def to_row(memory: Memory, vector: Any) -> dict[str, Any]:
         "shared_with": list(memory.shared_with),
         "payload": json.dumps(payload, ensure_ascii=False, sort_keys=True),
         "metadata": json.dumps(memory.metadata, ensure_ascii=False, sort_keys=True, default=str),
+        "version": int(memory.version),
         "vector": vector,
     }
 
@@ -105,6 +108,7 @@ def from_row(row: dict[str, Any]) -> Memory:
         updated_at=_utc(row["updated_at"]),
         shared_with=list(row.get("shared_with") or []),
         metadata=json.loads(row.get("metadata") or "{}"),
+        version=int(row.get("version") or 0),
         **kwargs,
     )
 

@@ -9,14 +9,22 @@ earlier version can be restored, including one that has since been deleted or fo
 from __future__ import annotations
 
 import json
+import random
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import store as st
-from alma_app.errors import MemoryNotFound, NotFoundError, ValidationError
-from alma_app.memories import MemoryRepository, check_text, memory_from_plain, store_errors
+from alma_app.errors import ConflictError, MemoryNotFound, NotFoundError, ValidationError
+from alma_app.memories import (
+    RETRIES,
+    MemoryRepository,
+    check_text,
+    memory_from_plain,
+    store_errors,
+)
 from alma_app.types import Memory, utcnow
 
 ACTIONS = (
@@ -34,6 +42,7 @@ ACTIONS = (
 )
 PROTECTED = {
     "id",
+    "version",
     "type",
     "project_id",
     "created_at",
@@ -59,7 +68,7 @@ class HistoryEvent:
     def changed_fields(self) -> list[str]:
         """Names of the fields whose value differs between before and after."""
         before, after = self.before or {}, self.after or {}
-        skip = {"updated_at", "effective_confidence", "score"}
+        skip = {"updated_at", "version", "effective_confidence", "score"}
         return sorted(k for k in (set(before) | set(after)) - skip if before.get(k) != after.get(k))
 
 
@@ -111,38 +120,69 @@ class Reviewer:
     def set_status(
         self, memory_ids: Any, status: str, actor: str, reason: str | None = None
     ) -> list[Memory]:
-        """Approve or reject many memories in one commit; unknown ids fail before any write."""
+        """Approve or reject many memories in one commit; unknown ids fail before any write.
+
+        A memory another caller changed meanwhile is read again and the status set on its new
+        version (a status change does not depend on the rest of the memory)."""
         ids = check_ids(memory_ids)
         check_text("reviewer", actor)
-        changes = []
-        for memory in self._load(ids):
-            if memory.status == status:
-                continue
-            new = self.repo.copy(memory)
-            new.status = status
-            changes.append((new, memory))
         action = "approve" if status == "approved" else "reject"
-        self.repo.save_many(changes, actor=actor, action=action, reason=reason)
-        return [new for new, _ in changes]
+        for attempt in range(RETRIES):
+            changes = []
+            for memory in self._load(ids):
+                if memory.status == status:
+                    continue
+                new = self.repo.copy(memory)
+                new.status = status
+                changes.append((new, memory))
+            try:
+                self.repo.save_many(changes, actor=actor, action=action, reason=reason)
+            except ConflictError:
+                time.sleep(random.uniform(0, 0.002 * (attempt + 1)))
+                continue
+            return [new for new, _ in changes]
+        raise ConflictError(ids, f"kept changing through {RETRIES} attempts")
 
-    def edit_and_approve(self, memory_id: str, reviewer: str, changes: dict[str, Any]) -> Memory:
-        """Apply a reviewer's edits and approve in one write (re-embedded if the text changed)."""
+    def edit_and_approve(
+        self,
+        memory_id: str,
+        reviewer: str,
+        changes: dict[str, Any],
+        expected_version: int | None = None,
+    ) -> Memory:
+        """Apply a reviewer's edits and approve in one write (re-embedded if the text changed).
+
+        The edits are set on the latest version (re-applied if another caller wrote first),
+        unless expected_version is given: then a memory that moved on raises ConflictError."""
         check_text("reviewer", reviewer)
-        (before,) = self._load([check_text("memory_id", memory_id)])
-        new = apply_changes(before, changes, self.repo.copy(before))
-        new.status = "approved"
+        (current,) = self._load([check_text("memory_id", memory_id)])
+        apply_changes(current, changes, self.repo.copy(current))  # bad edits fail before I/O
+
+        def change(memory: Memory) -> Memory:
+            new = apply_changes(memory, changes, memory)
+            new.status = "approved"
+            return new
+
         edited = ", ".join(sorted(changes)) or "no fields"
-        return self.repo.save(
-            new, before=before, actor=reviewer, action="approve", reason=f"edited: {edited}"
+        return self.repo.update(
+            memory_id,
+            change,
+            actor=reviewer,
+            action="approve",
+            reason=f"edited: {edited}",
+            expected_version=expected_version,
         )
 
     def validate(self, memory_id: str, actor: str) -> Memory:
         """Confirm a memory is still true: its decay clock restarts, stored confidence stays."""
         check_text("actor", actor)
-        (before,) = self._load([check_text("memory_id", memory_id)])
-        new = self.repo.copy(before)
-        setattr(new, new.CLOCK_FIELD, utcnow())
-        return self.repo.save(new, before=before, actor=actor, action="validate")
+        self._load([check_text("memory_id", memory_id)])
+
+        def change(memory: Memory) -> Memory:
+            setattr(memory, memory.CLOCK_FIELD, utcnow())
+            return memory
+
+        return self.repo.update(memory_id, change, actor=actor, action="validate")
 
     # ------------------------------------------------------------------ history
 
@@ -158,13 +198,26 @@ class Reviewer:
         )
         with store_errors():
             rows = self.repo.store.scan("events", where, order_by="at")
+            if rows and not self._known(memory_id):
+                return []  # an event whose memory never committed (a crash): not shown
         return [_event(r) for r in rows]
 
+    def _known(self, memory_id: str) -> bool:
+        """Whether the memory is stored or archived (its events are then real ones)."""
+        store = self.repo.store
+        return bool(
+            store.get("memories", [memory_id], columns=["id"])
+            or store.get("archive", [memory_id], columns=["id"])
+        )
+
     def revert(self, memory_id: str, event_id: str, actor: str) -> Memory:
-        """Restore the memory as it was after that event (before it, for a removal)."""
+        """Restore the memory as it was after that event (before it, for a removal).
+
+        Raises ConflictError if the memory changed (or was restored) while this ran."""
         check_text("actor", actor)
         check_text("event_id", event_id)
-        event = next((e for e in self.history(memory_id) if e.id == event_id), None)
+        events = self.history(memory_id)
+        event = next((e for e in events if e.id == event_id), None)
         if event is None:
             raise NotFoundError("event of this memory", event_id)
         snapshot = event.after if event.after is not None else event.before
@@ -175,10 +228,15 @@ class Reviewer:
         try:
             (current,) = self._load([memory_id])
         except MemoryNotFound:
-            self.repo.insert([target], actor=actor, action="revert", reason=reason)
+            # Past every version it ever had, so no caller's old read can match it again.
+            seen = [(e.after or e.before or {}).get("version") or 0 for e in events]
+            target.version = max(seen, default=0) + 1
+            self.repo.insert([target], actor=actor, action="revert", reason=reason, only_new=True)
             with store_errors():
                 self.repo.store.delete("archive", [memory_id])
             return target
+        # Not re-applied on a conflict: a revert chosen against one version would silently undo
+        # a change made since, so a concurrent write makes it raise ConflictError instead.
         return self.repo.save(target, before=current, actor=actor, action="revert", reason=reason)
 
 

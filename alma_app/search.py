@@ -10,7 +10,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Literal
 
 import store as st
-from alma_app import retrieval
+from alma_app import context_boost, links, retrieval
+from alma_app.config import RetrievalWeights
 from alma_app.memories import MemoryRepository, store_errors
 from alma_app.records import HIT_COLUMNS
 from alma_app.types import Memory, utcnow
@@ -81,8 +82,12 @@ class HybridSearch:
             [(r["id"], r["_distance"]) for r in vector_rows],
             [(r["id"], r["_score"]) for r in text_rows],
             min_similarity=weights.min_similarity if mode == "hybrid" else -1.0,
+            vector_limit=candidates,
         )
         best_bm25 = max((r["_score"] for r in text_rows), default=0.0)
+        # Neighbouring context is part of the hybrid ranking; the single modes show one search.
+        context = weights.context_weight if mode == "hybrid" else 0.0
+        relevance = contextual_relevance(merged, rows, best_bm25, weights, context)
         now = utcnow()
         scored: list[Memory] = []
         for memory_id, cand in merged.items():
@@ -90,11 +95,37 @@ class HybridSearch:
             memory.score = retrieval.score(
                 cand,
                 best_bm25=best_bm25,
+                relevance_value=relevance[memory_id],
                 recency_value=retrieval.recency(memory.clock, now, weights.recency_half_life_days),
                 success_value=success_signal(memory),
                 confidence_value=memory.effective_confidence or 0.0,
                 weights=weights,
+                penalty=retrieval.SUPERSEDED_FACTOR if links.superseded_by(memory) else 1.0,
             )
             scored.append(memory)
         scored.sort(key=lambda m: m.score.total if m.score else 0.0, reverse=True)
         return scored[:limit] if limit else scored
+
+
+def contextual_relevance(
+    merged: dict[str, retrieval.Candidate],
+    rows: dict[str, dict],
+    best_bm25: float,
+    weights: RetrievalWeights,
+    context_weight: float,
+) -> dict[str, float]:
+    """Each candidate's fused relevance, raised by its neighbours' (alma_app/context_boost.py).
+
+    Only memories with an agent have neighbours: a user's preferences are not a sequence."""
+    relevance = {k: retrieval.relevance(c, best_bm25, weights) for k, c in merged.items()}
+    if context_weight <= 0:
+        return relevance
+    written: list[context_boost.Written] = []
+    for memory_id in merged:
+        row = rows[memory_id]
+        owner, at = row.get("agent"), row.get("created_at")
+        if owner and at is not None:
+            written.append(context_boost.Written(owner, at, memory_id))
+    return context_boost.boost(
+        relevance, written, weight=context_weight, window_s=weights.context_window_s
+    )

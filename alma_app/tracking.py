@@ -7,11 +7,13 @@ changes to the same `events` audit log as memories, so every front end sees one 
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from alma_app.checks import MAX_LIST_ITEMS as MAX_LIST_ITEMS
+from alma_app.checks import check_number
+from alma_app.checks import check_text_list as check_text_list
 from alma_app.errors import ValidationError
 from alma_app.memories import check_text, store_errors
 from alma_app.types import new_id, utcnow
@@ -19,7 +21,6 @@ from alma_app.types import new_id, utcnow
 if TYPE_CHECKING:
     from alma_app.api import ALMA
 
-MAX_LIST_ITEMS = 200
 HUMAN = "human"  # the actor of changes made by people (dashboard, CLI)
 
 
@@ -94,31 +95,6 @@ def parse_time(value: Any) -> datetime | None:
     if not isinstance(value, datetime):
         raise ValidationError("timestamp", f"expected a datetime, got {type(value).__name__}")
     return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def check_text_list(argument: str, values: Any) -> list[str]:
-    """A list (or tuple) of non-empty strings; a single string is refused, not split."""
-    if values is None:
-        return []
-    if isinstance(values, str) or not isinstance(values, list | tuple):
-        raise ValidationError(argument, f"expected a list of strings, got {type(values).__name__}")
-    if len(values) > MAX_LIST_ITEMS:
-        raise ValidationError(argument, f"has {len(values)} entries; the limit is {MAX_LIST_ITEMS}")
-    return [check_text(f"{argument}[{i}]", v) for i, v in enumerate(values)]
-
-
-def check_number(
-    argument: str, value: Any, *, low: float | None = None, high: float | None = None
-) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValidationError(argument, f"expected a number, got {type(value).__name__}")
-    if not math.isfinite(value):
-        raise ValidationError(argument, f"must be finite, got {value!r}")
-    if low is not None and value < low:
-        raise ValidationError(argument, f"must be at least {low:g}, got {value!r}")
-    if high is not None and value > high:
-        raise ValidationError(argument, f"must be at most {high:g}, got {value!r}")
-    return float(value)
 
 
 def days_ago(now: datetime, value: Any, argument: str) -> datetime | None:

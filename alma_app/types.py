@@ -13,6 +13,8 @@ from typing import Any, ClassVar
 
 MEMORY_TYPES = ("heuristic", "outcome", "preference", "domain_knowledge", "anti_pattern")
 STATUSES = ("pending", "approved", "rejected")
+# What an add_* call did with the caller's words (Memory.write_result; see alma_app.writes).
+WRITE_RESULTS = ("created", "reinforced", "superseded", "contradiction_flagged")
 
 
 def _system_now() -> datetime:
@@ -51,6 +53,9 @@ class ScoreBreakdown:
     success: float
     confidence: float  # effective (decayed) confidence
     total: float
+    # Multiplies the weighted sum: retrieval.SUPERSEDED_FACTOR for a memory a newer one
+    # superseded (alma_app.writes), else 1. Not among the components of as_dict().
+    penalty: float = 1.0
 
     def as_dict(self) -> dict[str, float]:
         return {
@@ -80,6 +85,9 @@ class Memory:
     updated_at: datetime = field(default_factory=utcnow)
     shared_with: list[str] = field(default_factory=list)
     metadata: dict[str, Any] = field(default_factory=dict)
+    # The stored row's version when read (+1 per update): a write carries it so that a change
+    # made meanwhile by another caller is detected, never overwritten (see memories.py).
+    version: int = field(default=0, compare=False)
     # Filled when read: the confidence after decay, and the score when retrieved.
     effective_confidence: float | None = field(default=None, compare=False)
     score: ScoreBreakdown | None = field(default=None, compare=False)
@@ -87,6 +95,23 @@ class Memory:
     @property
     def type(self) -> str:
         return self.TYPE
+
+    @property
+    def write_result(self) -> str | None:
+        """What the add_* call that returned this object did, one of WRITE_RESULTS; else None.
+
+        "created": stored as new; "reinforced": a restatement, this is the existing memory;
+        "superseded": stored, and it supersedes a near-identical older one (a changed value);
+        "contradiction_flagged": stored, and flagged with the one it may contradict. Held on
+        the object only (not a field): never stored, exported or compared.
+        """
+        return self.__dict__.get("_write_result")
+
+    @write_result.setter
+    def write_result(self, value: str) -> None:
+        if value not in WRITE_RESULTS:
+            raise ValueError(f"write_result must be one of {WRITE_RESULTS}, got {value!r}")
+        self.__dict__["_write_result"] = value
 
     @property
     def stored_confidence(self) -> float:

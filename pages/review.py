@@ -11,14 +11,15 @@ from alma_app.ui import (
     sidebar,
     undo_banner,
 )
-from alma_app.ui.review import SKIPPED_KEY, next_pending, review_card
+from alma_app.ui.review import SKIPPED_KEY, contradictions, next_pending, review_card
 
 alma = get_alma()
 scope = sidebar(alma)
 st.title("Review queue", anchor=False)
 st.caption(
     "Memories that agents configured with `require_review` learned wait here. Agents never see "
-    "them until you approve. Compare each with the closest stored memories before deciding."
+    "them until you approve. Compare each with the closest stored memories before deciding. "
+    "Below, pairs of stated facts or preferences that may contradict each other."
 )
 show_flash()
 undo_banner(alma, scope.reviewer)
@@ -49,3 +50,6 @@ with show_error():
             done = f" · {skipped} skipped" if skipped else ""
             st.progress(0.0 if total <= 1 else skipped / total, text=f"{total:,} pending{done}")
             review_card(alma, memory, scope.reviewer)
+
+with show_error():
+    contradictions(alma, scope.agent, scope.reviewer)

@@ -4,7 +4,14 @@ The core talks to `open_store(...)`'s result only; nothing outside this package 
 or duckdb. `memory://` gives the same store in memory for fast tests.
 """
 
-from store.errors import InvalidQuery, StoreConflict, StoreError, StoreUnavailable
+from store.errors import (
+    InvalidQuery,
+    StoreClosed,
+    StoreConflict,
+    StoreError,
+    StoreUnavailable,
+    VersionConflict,
+)
 from store.filters import And, Eq, Filter, HasAny, In, Or, Range, TextContains, all_of
 from store.lance_store import LanceStore
 
@@ -24,10 +31,12 @@ __all__ = [
     "LanceStore",
     "Or",
     "Range",
+    "StoreClosed",
     "StoreConflict",
     "StoreError",
     "StoreUnavailable",
     "TextContains",
+    "VersionConflict",
     "all_of",
     "open_store",
 ]

@@ -7,10 +7,13 @@ single appends were measured waiting 5-11 s while the others committed runs of v
 every writer first takes this advisory lock (flock on a file in the store directory), commits
 queue in the kernel instead and a waiting writer proceeds the moment the holder is done.
 
-Only an optimisation: correctness still rests on Lance's protocol, so a process that does not
-take the lock (another tool, or compaction) is merely slower, never unsafe. Object stores have
-no shared lock (see docs/scaling.md); there the store relies on Lance's protocol and on group
-commit (store/write_queue.py) to make few commits.
+The same locks make conditional writes atomic across processes (LanceStore.update_if: read the
+row versions, compare, commit, all while holding the table's lock) and serialise named critical
+sections (LanceStore.exclusive). For plain commits they are only an optimisation: correctness
+still rests on Lance's protocol, so a process that does not take the lock (another tool, or
+compaction) is merely slower, never unsafe. Object stores have no shared lock (see
+docs/scaling.md); there the store relies on Lance's protocol and on group commit
+(store/write_queue.py) to make few commits.
 
 The lock file also carries a stamp: the table version the last commit made under the lock, by
 any process. A writer that finds its own last version there knows no other locked writer has
@@ -38,8 +41,9 @@ _STAMP = struct.Struct("<q")  # the stamp: a signed 64-bit version at the start 
 class CommitLock:
     """Exclusive per-table locks shared by every process using the same store directory."""
 
-    def __init__(self, store_dir: str | os.PathLike[str]) -> None:
-        self.directory = Path(store_dir) / LOCK_DIR
+    def __init__(self, store_dir: str | os.PathLike[str] | None) -> None:
+        # None: locks shared by the threads of this process only (memory://, object stores).
+        self.directory = None if store_dir is None else Path(store_dir) / LOCK_DIR
         self._fds: dict[str, int] = {}
         self._threads: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
@@ -78,7 +82,7 @@ class CommitLock:
             os.pwrite(fd, _STAMP.pack(version), 0)
 
     def _fd(self, table: str) -> int | None:
-        if fcntl is None:
+        if fcntl is None or self.directory is None:
             return None
         fd = self._fds.get(table)
         if fd is None:

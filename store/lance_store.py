@@ -12,7 +12,8 @@ import random
 import threading
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -24,7 +25,8 @@ from lancedb.index import FTS
 
 from store import schemas
 from store.commit_lock import CommitLock
-from store.errors import InvalidQuery, StoreConflict, StoreUnavailable
+from store.conditional import ConditionalWrites
+from store.errors import InvalidQuery, StoreClosed, StoreConflict, StoreUnavailable
 from store.filters import In, to_lance
 from store.maintenance import Compactor
 from store.maintenance import is_conflict as _is_conflict
@@ -103,6 +105,8 @@ class LanceStore(TableReads):
         self._writer = GroupCommit(self._commit)
         local = not self._in_memory and not is_object_store(uri)
         self._commit_lock = CommitLock(uri.removeprefix("file://")) if local else None
+        self._conditional = ConditionalWrites(self, self._commit_lock)
+        self._closed = False
         self._compactor = Compactor(
             self._table if self._in_memory else self._maintenance_table,
             every=compact_every,
@@ -210,8 +214,23 @@ class LanceStore(TableReads):
                 f"makes {self.vector_dim}-dimensional ones; use the store's embedder",
             )
         missing = [f for f in expected.names if f not in actual.names]
+        added = [f for f in missing if f in schemas.MIGRATED.get(name, ())]
+        if added:
+            self._migrate(name, tbl, [expected.field(f) for f in added])
+            missing = [f for f in missing if f not in added]
         if missing:
             raise StoreUnavailable(self.uri, f"table {name!r} lacks columns {missing}")
+
+    def _migrate(self, name: str, tbl: Any, fields: list[pa.Field]) -> None:
+        """Add columns a newer release defines (all null) to a table made by an older one."""
+        lock = self._commit_lock
+        with lock.hold(name) if lock is not None else _nothing():
+            tbl.checkout_latest()
+            todo = [f for f in fields if f.name not in tbl.schema.names]  # another process?
+            if todo:
+                self._with_retries(name, lambda: tbl.add_columns(todo))
+                if lock is not None:
+                    lock.set_stamp(name, 0)  # appenders re-check the latest version
 
     def _with_retries(self, table: str, op: Callable[[], T]) -> T:
         """Run a write, retrying with jittered backoff while concurrent commits conflict."""
@@ -307,6 +326,37 @@ class LanceStore(TableReads):
         for chunk in chunks(list(ids), IDS_PER_WHERE):
             self._write(table, "delete", to_lance(In("id", tuple(chunk)), self.schema(table)))
         return existing
+
+    @guarded
+    def update_if(
+        self, table: str, rows: Sequence[dict[str, Any]], expected: Mapping[str, int]
+    ) -> None:
+        """Replace whole rows only if each still has the version the caller read (compare and
+        set); each row must carry `version` = expected + 1. Raises VersionConflict, writing
+        nothing, when any row changed or vanished. See store/conditional.py."""
+        if rows:
+            self._conditional.update_if(table, self._to_arrow(table, rows), expected)
+
+    @guarded
+    def delete_if(self, table: str, expected: Mapping[str, int]) -> None:
+        """Delete rows only if each still has the expected version; else VersionConflict."""
+        self._conditional.delete_if(table, expected)
+
+    @guarded
+    def add_new(self, table: str, rows: Sequence[dict[str, Any]]) -> None:
+        """Append rows whose ids are not in the table yet; else VersionConflict, nothing added."""
+        if rows:
+            self._conditional.add_new(table, self._to_arrow(table, rows))
+
+    @contextmanager
+    def exclusive(self, name: str) -> Iterator[None]:
+        """Hold a named lock for a check-then-write section (one at a time per name): across
+        processes on a local store, across this process's threads on memory:// and object
+        stores."""
+        if self._closed:
+            raise StoreClosed(self.uri)
+        with self._conditional.exclusive(name):
+            yield
 
     def _write(self, table: str, kind: Kind, payload: Any) -> None:
         self._writer.submit(table, kind, payload)
@@ -476,9 +526,25 @@ class LanceStore(TableReads):
         """Wait for background compactions started by this handle (tests, benchmarks, close)."""
         self._compactor.wait(timeout)
 
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
     def close(self) -> None:
+        """Finish background work and refuse every later call (StoreClosed); idempotent.
+
+        Once it returns this handle writes nothing more under the store's location."""
+        if self._closed:
+            return
+        self._closed = True
+        self._compactor.stop()
         self._writer.close()
         self._compactor.wait(timeout=60)
         if self._commit_lock is not None:
             self._commit_lock.close()
         self._duck.close()
+
+
+@contextmanager
+def _nothing() -> Iterator[None]:
+    yield

@@ -105,11 +105,19 @@ class Compactor:
         self._jobs: dict[str, threading.Thread] = {}
         self._lock = threading.Lock()
         self.runs = 0  # compactions done (for tests and benchmarks)
+        self._stopped = False
         _LIVE.add(self)
+
+    def stop(self) -> None:
+        """Start no more compactions (the store is closing); wait() for running ones."""
+        with self._lock:
+            self._stopped = True
 
     def note_write(self, table: str, version: int) -> None:
         """Called after every committed write; schedules compaction, never raises."""
         with self._lock:
+            if self._stopped:
+                return
             distance = version - self._base.get(table, 0)
             job = self._jobs.get(table)
             running = job is not None and job.is_alive()

@@ -21,7 +21,7 @@ from lancedb.index import FTS
 from lancedb.query import MatchQuery
 
 from store import schemas
-from store.errors import InvalidQuery, StoreError
+from store.errors import InvalidQuery, StoreClosed, StoreError
 from store.filters import Filter, In, to_duckdb, to_lance
 from store.mirror import TableMirror, Unsupported
 from store.redact import explain
@@ -39,6 +39,8 @@ def guarded(method: F) -> F:
 
     @functools.wraps(method)
     def wrapper(self: LanceStore, *args: Any, **kwargs: Any) -> Any:
+        if self._closed:
+            raise StoreClosed(self.uri)
         try:
             return method(self, *args, **kwargs)
         except StoreError:
@@ -63,6 +65,7 @@ class TableReads:
     _mirrors: dict[str, TableMirror]
     mirror_enabled: bool
     _duck: duckdb.DuckDBPyConnection
+    _closed: bool
 
     if TYPE_CHECKING:  # provided by LanceStore
 
@@ -236,7 +239,7 @@ class TableReads:
                 # Lance ranks ids only, on the very version the mirror holds; ~2 ms less than
                 # the same query through LanceDB's query builder.
                 ranked = dataset.to_table(
-                    columns=["id"],
+                    columns=["id", "_score"],  # named, or Lance warns on stderr at every call
                     full_text_query=LanceMatchQuery(text, schemas.FTS_COLUMN),
                     limit=limit,
                 )

@@ -12,6 +12,7 @@ from collections.abc import Callable
 import pyarrow as pa
 
 VECTOR = "vector"
+ROW_VERSION = "version"
 TS = pa.timestamp("us", tz="UTC")
 
 
@@ -37,6 +38,9 @@ def memories(dim: int) -> pa.Schema:
             ("shared_with", pa.list_(pa.string())),  # other agents that may retrieve it
             ("payload", pa.string()),  # JSON: the type-specific fields
             ("metadata", pa.string()),  # JSON: free-form user metadata
+            # Row version for optimistic concurrency: +1 per conditional update (null reads as 0;
+            # added to stores made before it existed when they are opened, see MIGRATED).
+            (ROW_VERSION, pa.int64()),
             (VECTOR, pa.list_(pa.float32(), dim)),
         ]
     )
@@ -144,6 +148,9 @@ TABLES: dict[str, Callable[[int], pa.Schema]] = {
     "sessions": sessions,
     "handoffs": handoffs,
 }
+
+# Columns added after a table's first release: opening an older store adds them (all null).
+MIGRATED: dict[str, tuple[str, ...]] = {"memories": (ROW_VERSION,)}
 
 # Tables searched by text get an FTS index on this column.
 FTS_COLUMN = "text"

@@ -39,6 +39,11 @@ class MemoryOut(BaseModel):
     effective_confidence: float | None = Field(description="confidence after decay")
     score: Score | None = Field(description="score breakdown (retrieval results only)")
     record: dict[str, Any] = Field(description="every field of the memory")
+    write_result: str | None = Field(
+        default=None,
+        description="add calls only: created, reinforced (an existing memory restated), "
+        "superseded (stored; supersedes a memory with another value) or contradiction_flagged",
+    )
 
 
 def memory_of(memory: Memory) -> MemoryOut:
@@ -54,6 +59,7 @@ def memory_of(memory: Memory) -> MemoryOut:
         effective_confidence=memory.effective_confidence,
         score=None if score is None else Score(**score),
         record=plain,
+        write_result=memory.write_result,
     )
 
 

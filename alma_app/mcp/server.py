@@ -16,6 +16,7 @@ import os
 import sys
 from collections.abc import Sequence
 
+import anyio
 from mcp.server.auth.provider import AccessToken
 from mcp.server.auth.settings import AuthSettings
 from mcp.server.mcpserver import MCPServer
@@ -24,6 +25,7 @@ from alma_app.api import ALMA
 from alma_app.config import resolve_config_path
 from alma_app.errors import AlmaError, ConfigError
 from alma_app.mcp.options import DEFAULT_HOST, DEFAULT_PORT, TOKEN_ENV, add_arguments, is_loopback
+from alma_app.mcp.stdio import run_stdio
 from alma_app.mcp.tools_memory import SERVER_VERSION, register_memory_tools
 from alma_app.mcp.tools_work import register_work_tools
 
@@ -93,7 +95,7 @@ def serve(args: argparse.Namespace) -> int:
     alma = ALMA.from_config(resolve_config_path(args.config))
     try:
         if args.transport == "stdio":
-            build_server(alma, log_level=args.log_level).run("stdio")
+            anyio.run(run_stdio, build_server(alma, log_level=args.log_level))
             return 0
         host = f"[{args.host}]" if ":" in args.host else args.host
         url = f"http://{host}:{args.port}"

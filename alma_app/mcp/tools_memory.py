@@ -103,7 +103,9 @@ def register_memory_tools(server: MCPServer, alma: ALMA) -> None:
         source: str = "user",
         confidence: Annotated[float, Field(ge=0, le=1)] = 1.0,
     ) -> MemoryOut:
-        """Remember a fact for an agent (a near-duplicate reinforces the existing one)."""
+        """Remember a fact for an agent. A restatement reinforces the existing fact; a changed
+        value is stored and supersedes it; a negation is stored and flagged for review
+        (write_result says which)."""
         with tool_errors():
             return memory_of(alma.add_domain_knowledge(agent, domain, fact, source, confidence))
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import streamlit as st
 
+from alma_app import links as link_keys
 from alma_app.api import ALMA
 from alma_app.errors import AlmaError, MemoryNotFound, ValidationError
 from alma_app.records import to_plain
@@ -69,6 +70,7 @@ def memory_detail(alma: ALMA, memory_id: str, reviewer: str) -> None:
         with st.container(horizontal=True):
             badges(memory)
         _facts(memory)
+        links(alma, memory)
         _quick_actions(alma, memory, reviewer)
         fields_tab, edit_tab, source_tab, history_tab = st.tabs(
             ["Fields", "Edit", "Provenance", "History"]
@@ -89,6 +91,43 @@ def _facts(memory: Memory) -> None:
     stored.metric("Stored confidence", f"{memory.stored_confidence:.2f}")
     created.metric("Created", f"{memory.created_at:%Y-%m-%d}")
     updated.metric("Updated", f"{memory.updated_at:%Y-%m-%d %H:%M}")
+
+
+LINKS = (
+    ("Supersedes", ":material/history:", link_keys.supersedes),
+    ("Superseded by", ":material/update:", link_keys.superseded_by),
+    ("May contradict", ":material/bolt:", link_keys.contradicts),
+    ("Reviewed against", ":material/task_alt:", link_keys.reviewed_contradictions),
+)
+
+
+def links(alma: ALMA, memory: Memory) -> None:
+    """The memories this one supersedes, is superseded by or may contradict (alma_app.writes),
+    each named by its text and id and linked to its own detail view."""
+    shown: list[tuple[str, str, str]] = []
+    for label, icon, read in LINKS:
+        found = read(memory)
+        for other_id in [found] if isinstance(found, str) else found or []:
+            shown.append((label, icon, other_id))
+    if not shown:
+        return
+    try:
+        others = {m.id: m for m in alma.get_memories([i for _, _, i in shown])}
+    except AlmaError as exc:
+        st.error(str(exc))
+        return
+    if link_keys.superseded_by(memory):
+        st.caption("A newer version superseded this memory: it ranks below it in retrieval.")
+    for label, icon, other_id in shown:
+        other = others.get(other_id)
+        text = _link_text(other.summary()) if other else "no longer stored"
+        st.markdown(f"{icon} **{label}** [{text}](/memories?memory={other_id}) `{other_id}`")
+
+
+def _link_text(text: str) -> str:
+    """A memory's text as a Markdown link label: brackets escaped, at most 120 characters."""
+    short = text if len(text) <= 120 else text[:117] + "..."
+    return short.replace("\\", "\\\\").replace("[", "\\[").replace("]", "\\]")
 
 
 def _quick_actions(alma: ALMA, memory: Memory, reviewer: str) -> None:

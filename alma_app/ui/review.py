@@ -1,4 +1,5 @@
-"""The review card: a pending memory beside its nearest neighbours, with approve / edit / reject."""
+"""The review card: a pending memory beside its nearest neighbours, with approve / edit / reject;
+and the pairs of memories a write flagged as possible contradictions."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from alma_app.api import ALMA
 from alma_app.errors import AlmaError
 from alma_app.types import Memory
 from alma_app.ui.detail import LONG_TEXT, changed_fields, field_inputs
-from alma_app.ui.state import flash, show_error
+from alma_app.ui.state import flash, run_action, show_error
 from alma_app.ui.widgets import STATUS_ICONS, TYPE_ICONS, badges, type_label
+from alma_app.writes import Contradiction
 
 SKIPPED_KEY = "review:skipped"  # ids passed over in this session, shown again on "start over"
 NEIGHBOURS = 5
@@ -132,3 +134,48 @@ def neighbours(alma: ALMA, memory: Memory) -> None:
             st.markdown(" · ".join(flags))
             st.markdown(hit.summary())
             st.progress(max(0.0, min(1.0, similarity)), text=f"similarity {similarity:.2f}")
+
+
+def contradictions(alma: ALMA, agent: str | None, reviewer: str) -> None:
+    """Pairs a write flagged as possibly contradicting each other: keep both or reject one."""
+    try:
+        pairs = alma.contradictions(agent=agent)
+    except AlmaError as exc:
+        st.error(str(exc))
+        return
+    if not pairs:
+        return
+    st.subheader("Possible contradictions", anchor=False, divider="gray")
+    st.caption(
+        f"**{len(pairs)}** pair(s) where a newer statement negates an older one. Both are stored "
+        "and retrieved until you decide."
+    )
+    for pair in pairs:
+        key = f"contradiction:{pair.first.id}:{pair.second.id}"
+        with st.container(border=True):
+            older, newer = st.columns(2)
+            for column, memory, when in (
+                (older, pair.first, "Older"),
+                (newer, pair.second, "Newer"),
+            ):
+                with column:
+                    st.markdown(f"**{when}:** {memory.summary()}")
+                    st.caption(f"{memory.created_at:%Y-%m-%d %H:%M} UTC · `{memory.id}`")
+            with st.container(horizontal=True):
+                for label, icon, rejected in (
+                    ("Keep both", ":material/done_all:", None),
+                    ("Keep the newer", ":material/update:", pair.first.id),
+                    ("Keep the older", ":material/history:", pair.second.id),
+                ):
+                    st.button(
+                        label,
+                        icon=icon,
+                        key=f"{key}:{label}",
+                        on_click=run_action,
+                        args=(lambda r=rejected, p=pair: _resolve(alma, p, reviewer, r),),
+                    )
+
+
+def _resolve(alma: ALMA, pair: Contradiction, reviewer: str, rejected: str | None) -> str:
+    alma.resolve_contradiction(pair.first.id, pair.second.id, reviewer, reject=rejected)
+    return "Kept both." if rejected is None else f"Rejected `{rejected}`."

@@ -167,15 +167,38 @@ def test_forget_dry_run_lists_exactly_what_a_real_run_removes_and_restore_brings
     assert faded.id not in {h.id for h in retrieved}
     assert sorted(a.memory.id for a in model_alma.list_archived()) == sorted(removed.ids)
 
+    before_restore = utcnow()
     restored = model_alma.restore(removed.ids, actor="reviewer")
     assert sorted(m.id for m in restored) == sorted(removed.ids)
     back = model_alma.get_memory(faded.id)
-    assert (back.strategy, back.confidence, back.last_validated) == (
-        faded.strategy,
-        faded.confidence,
-        faded.last_validated,
-    )
+    assert (back.strategy, back.confidence) == (faded.strategy, faded.confidence)
+    # As it was, except the decay clock: it restarts at the restore (see test_restore_...).
+    assert back.last_validated >= before_restore > faded.last_validated
     found = model_alma.retrieve("How do I test a login form?", "helena").heuristics
     assert faded.id in {h.id for h in found}
     assert model_alma.list_archived() == []
     assert [e.action for e in model_alma.history(faded.id)] == ["create", "forget", "restore"]
+
+
+def test_restore_restarts_the_decay_clock_so_the_next_forget_keeps_what_was_restored(
+    alma: ALMA,
+) -> None:
+    faded = heuristic(days_old=300, condition="testing a login form", strategy="retry slowly")
+    stale = Outcome(
+        agent="helena",
+        task="Test the login form",
+        task_type="form_validation",
+        strategy_used="retry slowly",
+        timestamp=utcnow() - 120 * DAY,
+    )
+    alma.add_memories([faded, stale])
+    assert sorted(alma.forget().ids) == sorted([faded.id, stale.id])
+
+    started = utcnow()
+    alma.restore([faded.id, stale.id], actor="reviewer")
+    assert alma.get_memory(faded.id).last_validated >= started
+    assert alma.get_memory(stale.id).timestamp >= started
+    assert alma.forget(dry_run=True).ids == []  # not archived again at once
+    restore_event = alma.history(faded.id)[-1]
+    assert restore_event.action == "restore"
+    assert "decay clock restarted" in (restore_event.reason or "")

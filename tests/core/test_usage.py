@@ -1,6 +1,6 @@
 """Retrievals are counted without slowing retrieve, and the counts reach the store."""
 
-from alma_app import insights
+from alma_app import ALMA, insights
 
 
 def test_retrievals_are_counted_per_memory_and_reach_the_analytics(alma):
@@ -25,5 +25,5 @@ def test_closing_flushes_pending_counts(disk_alma):
     disk_alma.add_domain_knowledge("helena", "form_validation", "phone numbers are E.164")
     disk_alma.retrieve("phone number format", agent="helena")
     disk_alma.close()
-    reopened = disk_alma.with_settings()
+    reopened = ALMA(disk_alma.settings, embedder=disk_alma.embedder)  # a closed handle is done
     assert insights.most_retrieved(reopened)[0]["retrievals"] == 1

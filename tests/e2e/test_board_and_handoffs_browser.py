@@ -8,6 +8,8 @@ import re
 import tempfile
 from pathlib import Path
 
+from playwright.sync_api import expect
+
 from alma_app.progress import ProgressTracker
 from alma_app.session import SessionManager
 
@@ -84,7 +86,11 @@ def test_a_searched_handoff_opens_with_its_stored_content(page, server, settle, 
     page.get_by_text("Sessions & handoffs").first.wait_for()
     page.locator(".js-plotly-plot").first.wait_for(state="attached")
     show_agent(page, settle, "victor")
-    listed = page.locator('[data-testid="stRadio"]').inner_text()
+    # The rerun that filters the list may start after settle() returned on a loaded machine:
+    # wait (up to 30 s) for the filtered list rather than reading the old one.
+    radio = page.locator('[data-testid="stRadio"]')
+    expect(radio).not_to_contain_text("helena:", timeout=30_000)
+    listed = radio.inner_text()
     assert "victor:" in listed and "helena:" not in listed  # the sidebar's agent only
 
     page.get_by_placeholder("e.g. flaky payment test").fill("MFA TOTP sign-in")

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from alma_app import ALMA
@@ -53,6 +53,8 @@ NASTY = [
     "🙂👍🏽",
     "ß\u0301\u200b",
     "\ud7ff",
+    "\udcff",  # a lone surrogate: what a non-UTF-8 byte of a command line becomes
+    "a\ud800b",
     "a\nb\rc",
     "\x1b[31mred\x1b[0m",
     'AND OR NOT ( ) : ^ ~ " +',
@@ -131,6 +133,7 @@ def _intact(store: tuple[ALMA, dict[str, dict]]) -> None:
 
 @FUZZ
 @given(task=ANY, agent=ANY, top_k=st.one_of(st.integers(-5, 500), WRONG), user_id=ANY)
+@example(task="login \udcff", agent="helena", top_k=5, user_id=None)
 def test_retrieve(store, task, agent, top_k, user_id) -> None:
     alma, _ = store
     result = _call(lambda: alma.retrieve(task, agent, top_k=top_k, user_id=user_id))
@@ -197,6 +200,26 @@ def test_add_domain_knowledge(store, agent, domain, fact, source, confidence) ->
     duration_ms=st.one_of(st.none(), NUMBER, WRONG),
     error_message=st.one_of(st.none(), ANY),
 )
+@example(
+    agent="a",
+    task="t",
+    outcome="success",
+    strategy="s",
+    feedback=None,
+    task_type=None,
+    duration_ms=2**70,
+    error_message=None,
+)
+@example(
+    agent="a",
+    task="t \udcff",
+    outcome="success",
+    strategy="s",
+    feedback=None,
+    task_type=None,
+    duration_ms=None,
+    error_message=None,
+)
 def test_learn(
     store, agent, task, outcome, strategy, feedback, task_type, duration_ms, error_message
 ) -> None:
@@ -217,6 +240,7 @@ def test_learn(
     )
     if not isinstance(result, AlmaError):
         assert _plain(alma.get_memory(result.outcome.id)) == _plain(result.outcome)
+        assert duration_ms is None or 0 <= duration_ms < 2**63, "duration_ms must fit int64"
     _intact(store)
 
 
@@ -234,6 +258,11 @@ EDITABLE = [f.name for f in fields(DomainKnowledge)] + [f.name for f in fields(O
         max_size=3,
     ),
 )
+@example(target="domain_knowledge", changes={"shared_with": None})  # a bare TypeError once
+@example(target="outcome", changes={"agent": None})
+@example(target="domain_knowledge", changes={"metadata": {"o": object()}})
+@example(target="domain_knowledge", changes={"metadata": {("a", 1): "tuple key"}})
+@example(target="domain_knowledge", changes={"metadata": {"big": "x" * 10_000_000}})
 def test_update_memory(store, target, changes) -> None:
     alma, _ = store
     victim_id = uuid.uuid4().hex
@@ -249,6 +278,7 @@ def test_update_memory(store, target, changes) -> None:
     else:
         assert _plain(after) == _plain(result)
         after.text()
+        assert isinstance(after.agent, str) and after.agent, "an edit left a memory without agent"
     _call(lambda: alma.update_memory(victim_id, fact="x"))  # an id that does not exist
     _intact(store)
 
@@ -264,6 +294,17 @@ def test_update_memory(store, target, changes) -> None:
     offset=st.one_of(st.integers(-5, 10**6), WRONG),
     order_by=st.one_of(st.sampled_from(["created_at", "confidence", "agent"]), ANY),
     descending=st.one_of(st.booleans(), WRONG),
+)
+@example(
+    agent=None,
+    memory_type=None,
+    status=None,
+    min_confidence=None,
+    text=None,
+    limit=True,
+    offset=0,
+    order_by="created_at",
+    descending=True,
 )
 def test_list_memories(
     store, agent, memory_type, status, min_confidence, text, limit, offset, order_by, descending
@@ -284,6 +325,7 @@ def test_list_memories(
     )
     if not isinstance(result, AlmaError):
         assert result.total >= len(result.items)
+        assert type(limit) is int and type(offset) is int, "a non-integer page size was accepted"
     _intact(store)
 
 

@@ -2,9 +2,12 @@
 told had been written is there whole, and nothing half-written is visible.
 
 The child imports records with transfer.import_records (one commit per batch of 500) and appends
-the progress count to a file after each acknowledged batch. The parent kills it at a different
-moment in each round, then checks the store and resumes the import after the last acknowledged
-batch (re-importing a batch that landed unacknowledged replaces it: imports upsert by id).
+the progress count to a file after each acknowledged batch. It stops at a point the test chooses
+(after an acknowledged batch, between a batch's memories commit and its events commit, just
+before a batch's memories commit), says so on stdout, and waits to be killed: every round kills
+the import at that very point, however fast or slow the machine. The parent then checks the
+store and resumes the import after the last acknowledged batch (re-importing a batch that landed
+unacknowledged replaces it: imports upsert by id).
 """
 
 from __future__ import annotations
@@ -16,7 +19,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
@@ -24,26 +26,56 @@ import pytest
 from alma_app import ALMA
 from alma_app.transfer import BATCH
 
-RECORDS = 12000  # enough that the import is still running at the third kill (writes got faster)
+RECORDS = 5000  # ten batches: the third stop (sixth batch after 1500) is well inside
 PROJECT = "crash"
 
 IMPORTER = textwrap.dedent(
     """
-    import json, os, sys
+    import json, os, sys, time
     from alma_app import ALMA
     from alma_app.transfer import import_records
-    store_dir, source, acks, skip = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+    store_dir, source, acks, skip, stop = sys.argv[1:6]
+    skip = int(skip)
+    where, at_batch = stop.split(":")
+    at_batch = int(at_batch)
     records = [json.loads(line) for line in open(source, encoding="utf-8")][skip:]
     alma = ALMA(project_id="crash", storage_dir=store_dir, embedding="hashing")
+    batches = {"memories": 0, "events": 0}
+
+    def pause_if(point, batch):
+        if point == where and batch == at_batch:
+            print("stopped", flush=True)
+            time.sleep(3600)  # the parent kills the process here
+
+    def counted(write):
+        def call(table, rows):
+            if table in batches:
+                pause_if(f"before-{table}", batches[table] + 1)
+            write(table, rows)
+            if table in batches:
+                batches[table] += 1
+        return call
+
+    alma.store.upsert = counted(alma.store.upsert)
+    alma.store.add = counted(alma.store.add)
     with open(acks, "a", encoding="utf-8") as out:
         def acknowledged(done, total):
             out.write(f"{skip + done}\\n")
             out.flush()
             os.fsync(out.fileno())
+            pause_if("after-ack", batches["memories"])
         import_records(alma, records, progress=acknowledged)
-    print("finished")
+    print("finished", flush=True)
     """
 )
+# Where each round stops, counted in batches of that round's import, and what is then visible
+# beyond the acknowledged records: (stop point, batch, unacknowledged memories visible).
+STOPS = (("after-ack", 1, 0), ("before-events", 3, 500), ("before-memories", 6, 0))
+
+
+def _importer(*args: object) -> list[str]:
+    """The child's command line: store, source, acks file, records to skip, where to stop."""
+    return [sys.executable, "-c", IMPORTER, *map(str, args)]
 
 
 def _records(count: int) -> list[dict]:
@@ -127,33 +159,27 @@ def test_killing_a_bulk_import_leaves_only_whole_acknowledged_batches(tmp_path: 
     store_dir = str(tmp_path / "store")
     acks = tmp_path / "acks"
     acknowledged = 0
-    kills = 0
-    # kill after 1, 3 and 6 acknowledged batches, plus a short extra delay that moves the kill
-    # into a different phase of the next batch (embedding, the memories commit, the events commit)
-    for round_, (after_batches, extra_s) in enumerate(((1, 0.0), (3, 0.15), (6, 0.4))):
+    for round_, (where, batch, unacknowledged) in enumerate(STOPS):
         child = subprocess.Popen(
-            [sys.executable, "-c", IMPORTER, store_dir, str(source), str(acks), str(acknowledged)],
+            _importer(store_dir, source, acks, acknowledged, f"{where}:{batch}"),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
-        target = min(RECORDS, acknowledged + after_batches * BATCH)
-        deadline = time.monotonic() + 240
-        while _acknowledged(acks) < target and child.poll() is None:
-            assert time.monotonic() < deadline, "the import made no progress"
-            time.sleep(0.01)
-        time.sleep(extra_s)
-        if child.poll() is None:
-            os.kill(child.pid, signal.SIGKILL)
-            kills += 1
-        child.communicate(timeout=60)
+        said = child.stdout.readline().strip()  # blocks until the child stops (or ends)
+        assert said == "stopped", f"the import did not stop at {where} {batch}: {said!r}"
+        os.kill(child.pid, signal.SIGKILL)
+        _out, err = child.communicate(timeout=60)
+        assert child.returncode == -signal.SIGKILL, err[-3000:]
+        expected = acknowledged + (batch if where == "after-ack" else batch - 1) * BATCH
         acknowledged = _acknowledged(acks)
+        assert acknowledged == expected
         visible = _check_store(store_dir, records, acknowledged)
-        print(f"round {round_}: {acknowledged} acknowledged, {visible} visible")
-    assert kills == 3, "the import finished before it could be killed; make it longer"
+        assert visible == acknowledged + unacknowledged
+        print(f"round {round_} ({where} {batch}): {acknowledged} acknowledged, {visible} visible")
 
     finish = subprocess.run(
-        [sys.executable, "-c", IMPORTER, store_dir, str(source), str(acks), str(acknowledged)],
+        _importer(store_dir, source, acks, acknowledged, "never:0"),
         capture_output=True,
         text=True,
         timeout=300,

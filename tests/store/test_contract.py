@@ -10,7 +10,19 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
-from store import And, Eq, HasAny, In, InvalidQuery, Or, Range, TextContains, open_store
+from store import (
+    And,
+    Eq,
+    HasAny,
+    In,
+    InvalidQuery,
+    Or,
+    Range,
+    StoreClosed,
+    TextContains,
+    VersionConflict,
+    open_store,
+)
 from tests.objectstore import azurite as emulator
 
 DIM = 8
@@ -251,3 +263,69 @@ def test_filters_give_the_same_rows_once_compaction_has_indexed_them(tmp_path):
     after = results()
     assert after == before
     assert [len(ids) for ids in before] == [300, 300, 300 + 172 - 43, 400]
+
+
+def test_conditional_update_writes_only_over_the_version_it_read(store):
+    store.add("memories", [memory_row(1), memory_row(2)])
+    assert store.get("memories", ["m1"])[0]["version"] is None  # null reads as version 0
+    store.update_if("memories", [memory_row(1, text="first edit", version=1)], {"m1": 0})
+    with pytest.raises(VersionConflict) as lost:  # a second writer that also read version 0
+        store.update_if("memories", [memory_row(1, text="lost edit", version=1)], {"m1": 0})
+    assert lost.value.ids == ["m1"]
+    with pytest.raises(VersionConflict):  # all or nothing: m2 is unchanged too
+        store.update_if(
+            "memories",
+            [memory_row(1, text="x", version=1), memory_row(2, text="y", version=1)],
+            {"m1": 0, "m2": 0},
+        )
+    rows = {r["id"]: r for r in store.get("memories", ["m1", "m2"])}
+    assert (rows["m1"]["text"], rows["m1"]["version"]) == ("first edit", 1)
+    assert (rows["m2"]["text"], rows["m2"]["version"]) == ("memory 2", None)
+    with pytest.raises(VersionConflict):  # a row that is gone is a conflict, never re-inserted
+        store.update_if("memories", [memory_row(3, version=1)], {"m3": 0})
+    assert store.get("memories", ["m3"]) == []
+
+
+def test_conditional_delete_and_insert_refuse_rows_that_moved(store):
+    store.add("memories", [memory_row(1)])
+    store.update_if("memories", [memory_row(1, version=1)], {"m1": 0})
+    with pytest.raises(VersionConflict):
+        store.delete_if("memories", {"m1": 0})
+    with pytest.raises(VersionConflict):
+        store.add_new("memories", [memory_row(1)])
+    assert len(store.get("memories", ["m1"])) == 1
+    store.delete_if("memories", {"m1": 1})
+    assert store.get("memories", ["m1"]) == []
+    store.add_new("memories", [memory_row(1)])
+    assert len(store.get("memories", ["m1"])) == 1
+
+
+def test_a_closed_store_refuses_every_call(store):
+    store.add("memories", [memory_row(1)])
+    store.close()
+    store.close()  # idempotent
+    for call in (
+        lambda: store.get("memories", ["m1"]),
+        lambda: store.add("memories", [memory_row(2)]),
+        lambda: store.scan("memories"),
+        lambda: store.version("memories"),
+    ):
+        with pytest.raises(StoreClosed):
+            call()
+
+
+def test_a_store_made_before_row_versions_is_migrated_on_open(tmp_path):
+    import lancedb
+    import pyarrow as pa
+
+    from store.schemas import memories
+
+    uri = str(tmp_path / "store")
+    old = pa.schema([f for f in memories(DIM) if f.name != "version"])
+    row = {k: v for k, v in memory_row(1).items() if k != "version"}
+    lancedb.connect(uri).create_table("memories", pa.Table.from_pylist([row], schema=old))
+    store = open_store(uri, vector_dim=DIM)
+    assert store.get("memories", ["m1"])[0]["version"] is None
+    store.update_if("memories", [memory_row(1, version=1)], {"m1": 0})
+    assert store.get("memories", ["m1"])[0]["version"] == 1
+    store.close()

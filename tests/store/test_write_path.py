@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
@@ -60,22 +61,33 @@ def test_one_bad_write_fails_alone_and_rows_with_duplicate_ids_are_refused(tmp_p
 def test_the_commit_lock_serialises_holders_across_handles(tmp_path):
     first, second = CommitLock(tmp_path), CommitLock(tmp_path)  # as two processes would
     inside: list[str] = []
+    b_waits, b_done = threading.Event(), threading.Event()
 
-    def hold(lock: CommitLock, name: str) -> None:
-        with lock.hold("memories"):
-            inside.append(f"{name} in")
-            time.sleep(0.05)
-            inside.append(f"{name} out")
+    def hold_b() -> None:
+        b_waits.set()
+        with second.hold("memories"):
+            inside.append("b in")
+            inside.append("b out")
+        b_done.set()
 
-    threads = [
-        threading.Thread(target=hold, args=(lk, n)) for lk, n in ((first, "a"), (second, "b"))
-    ]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert inside in (["a in", "a out", "b in", "b out"], ["b in", "b out", "a in", "a out"])
-    assert (tmp_path / LOCK_DIR / "memories.lock").exists()
+    b = threading.Thread(target=hold_b)
+    with first.hold("memories"):
+        inside.append("a in")
+        b.start()
+        assert b_waits.wait(10)
+        # While a holds it, the file lock is taken: any other open file description is refused
+        # (what b's flock meets), and b has not got in.
+        probe = os.open(tmp_path / LOCK_DIR / "memories.lock", os.O_RDWR)
+        try:
+            with pytest.raises(BlockingIOError):
+                fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        finally:
+            os.close(probe)
+        assert not b_done.is_set() and inside == ["a in"]
+        inside.append("a out")
+    b.join(10)
+    assert not b.is_alive()
+    assert inside == ["a in", "a out", "b in", "b out"]
 
 
 def test_the_commit_lock_stamp_is_shared_across_handles(tmp_path):
