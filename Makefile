@@ -62,6 +62,7 @@ bench: $(VENV)/.installed-test
 	$(PY) benchmarks/learning_mix.py
 	$(PY) benchmarks/quality.py
 	$(PY) benchmarks/vs_alma_memory.py
+	$(PY) benchmarks/learning_curve.py
 	$(PY) benchmarks/dashboard.py
 	@if [ -f "$(LOCOMO)" ]; then $(PY) benchmarks/locomo.py "$(LOCOMO)"; else \
 	  echo "skipping benchmarks/locomo.py: $(LOCOMO) not found (get data/locomo10.json from https://github.com/snap-research/LoCoMo, CC BY-NC 4.0, and pass LOCOMO=path)"; fi

@@ -5,14 +5,25 @@ anti-pattern that later outcomes reinforce.
 never word overlap. Rules, for one agent and task type:
 - a success whose strategy is similar to an existing heuristic's reinforces it (occurrence and
   success counts, last_validated, confidence); otherwise, once at least
-  min_occurrences_for_heuristic successes not yet behind a heuristic used similar strategies, one
-  heuristic forms from them (its strategy is the most representative one: the medoid);
+  min_occurrences_for_heuristic successes not yet behind a heuristic used similar strategies AND
+  the evidence says the strategy works (`supported`, below), one heuristic forms from them (its
+  strategy is the most representative one: the medoid);
 - a failure whose strategy is similar to a heuristic's weakens it (one more use, no success);
 - a failure similar to an anti-pattern reinforces it, where two failures are similar when their
   strategies are, or when their error messages are AND their strategies are at least loosely
   related (>= ERROR_MATCH_MIN_STRATEGY: a generic error alone never joins unrelated strategies);
-  otherwise MIN_FAILURES_FOR_ANTI_PATTERN similar failures form one anti-pattern, whose
-  better_alternative is the best successful strategy known for the task type, or "".
+  otherwise, once MIN_FAILURES_FOR_ANTI_PATTERN similar failures are there AND the evidence says
+  the strategy fails (`supported`), they form one anti-pattern, whose better_alternative is the
+  best successful strategy known for the task type, or "".
+Evidence, not counts alone: the strategy's history in the bucket (every outcome with a similar
+strategy, oldest first) supports "it works" (or "it fails") when the Wilson lower bound of its
+success (failure) rate at EVIDENCE_Z is at least MIN_RATE_LOWER_BOUND, or when the latest run of
+successes (failures) would have had a chance below CHANGE_ALPHA at the rate seen before the run
+(the world changed: a strategy that always worked fails three times in a row). So two failures of
+a strategy that also succeeded do not condemn it, three lucky successes among many failures do
+not make a heuristic, and a strategy that stops working is unlearned within a few tasks.
+A heuristic and an anti-pattern never contradict each other in one bucket: when one forms, the
+other about a similar strategy is retired (archived, restorable, logged as "retire").
 Heuristic confidence is the success rate smoothed by Laplace's rule, (s + 1) / (n + 2);
 anti-pattern confidence is n / (n + 1) for n similar failures. Strategies of opposite polarity
 ("use the page object" / "do not use the page object", alma_app.novelty) are never similar: one
@@ -35,6 +46,7 @@ import numpy as np
 import store as st
 from alma_app import novelty
 from alma_app.checks import check_choice, check_int
+from alma_app.evidence import laplace, supported
 from alma_app.memories import MemoryRepository, check_text, store_errors
 from alma_app.records import ROW_COLUMNS
 from alma_app.types import AntiPattern, Heuristic, Outcome, utcnow
@@ -50,7 +62,8 @@ OUTCOMES = ("success", "failure")
 
 @dataclass
 class LearnResult:
-    """What one learn() call did. Actions: "created", "reinforced" or (heuristics) "weakened"."""
+    """What one learn() call did. Actions: "created", "reinforced" or (heuristics) "weakened"
+    or "retired" (a similar strategy's failures now form an anti-pattern)."""
 
     outcome: Outcome
     task_type: str
@@ -74,10 +87,6 @@ class LearnResult:
     @property
     def anti_pattern_reinforced(self) -> bool:
         return self.anti_pattern_action == "reinforced"
-
-
-def laplace(successes: int, uses: int) -> float:
-    return (successes + 1) / (uses + 2)
 
 
 class Learner:
@@ -177,18 +186,27 @@ class Learner:
         result = LearnResult(outcome=record, task_type=kind)
         heuristics = self._nearby("heuristic", agent, kind, strategy_used, limit=50)
         match = self._best_match(strategy_used, heuristics, lambda h: h.strategy)
+        nearby = self._nearby("outcome", agent, kind, strategy_used, limit=CANDIDATES)
+        history = self._history(record, nearby)
         if record.success:
             if match is not None:
                 result.heuristic = self._reinforce_heuristic(match, record)
                 result.heuristic_action = "reinforced"
             else:
-                result.heuristic = self._maybe_create_heuristic(record, heuristics)
+                result.heuristic = self._maybe_create_heuristic(record, heuristics, nearby, history)
                 result.heuristic_action = "created" if result.heuristic else None
+                if result.heuristic is not None:
+                    self._retire_anti_patterns(record, result.heuristic.strategy)
         else:
             if match is not None:
                 result.heuristic = self._weaken_heuristic(match, record)
                 result.heuristic_action = "weakened"
-            result.anti_pattern, result.anti_pattern_action = self._learn_failure(record)
+            result.anti_pattern, result.anti_pattern_action = self._learn_failure(
+                record, nearby, history
+            )
+            if result.anti_pattern_action == "created" and result.heuristic is not None:
+                self._retire(result.heuristic, record, "its strategy now fails")
+                result.heuristic_action = "retired"
         return result
 
     # ------------------------------------------------------------------ lookups
@@ -244,16 +262,13 @@ class Learner:
         joined = (shared >= self.threshold) & (sims >= ERROR_MATCH_MIN_STRATEGY)
         return np.where(joined, np.maximum(sims, shared), sims)
 
-    def _similar_outcomes(self, record: Outcome, *, success: bool, exclude: set[str]) -> list[Any]:
-        """Outcomes of the same agent and task type and result whose strategy (or, for failures,
-        error) is similar to this one's; includes the record itself."""
-        assert record.agent is not None
+    def _similar_outcomes(
+        self, record: Outcome, nearby: list[Any], *, success: bool, exclude: set[str]
+    ) -> list[Any]:
+        """Outcomes among `nearby` (the bucket's, nearest the strategy) with the record's result
+        whose strategy (or, for failures, error) is similar to this one's; includes the record."""
         found = [
-            o
-            for o in self._nearby(
-                "outcome", record.agent, record.task_type, record.strategy_used, limit=CANDIDATES
-            )
-            if o.success is success and o.id not in exclude and o.id != record.id
+            o for o in nearby if o.success is success and o.id not in exclude and o.id != record.id
         ]
         found.append(record)
         sims = self.similarities(record.strategy_used, [o.strategy_used for o in found])
@@ -266,6 +281,34 @@ class Learner:
             if s >= self.threshold and novelty.same_polarity(record.strategy_used, o.strategy_used)
         ]
 
+    def _history(self, record: Outcome, nearby: list[Any]) -> list[bool]:
+        """The results (True = success), oldest first, of the bucket's outcomes whose strategy is
+        similar to the record's (for a failure, or whose error is: as `_similar_outcomes`), the
+        record included: the evidence `supported` weighs."""
+        others = [o for o in nearby if o.id != record.id]
+        sims = self.similarities(record.strategy_used, [o.strategy_used for o in others])
+        if not record.success and record.error_message:
+            errors = [o.error_message or "" for o in others]
+            sims = self._with_errors(sims, record.error_message, errors)
+        similar = [o for o, s in zip(others, sims, strict=True) if s >= self.threshold]
+        similar.sort(key=lambda o: o.timestamp)
+        return [o.success for o in similar] + [record.success]
+
+    def _retire(self, memory: Any, record: Outcome, why: str) -> None:
+        """Archive a heuristic or anti-pattern the evidence now contradicts (restorable)."""
+        assert record.agent is not None
+        self.repo.archive_and_delete(
+            [memory], actor=record.agent, action="retire", reason=f"{why}: {record.id}"
+        )
+
+    def _retire_anti_patterns(self, record: Outcome, strategy: str) -> None:
+        """A new heuristic retires the anti-pattern that named a similar strategy."""
+        assert record.agent is not None
+        known = self._nearby("anti_pattern", record.agent, record.task_type, strategy, limit=10)
+        match = self._best_match(strategy, known, lambda a: a.pattern)
+        if match is not None:
+            self._retire(match, record, "its strategy now works")
+
     def _medoid(self, texts: Sequence[str]) -> str:
         """The text most similar, on average, to all the others (earliest on ties)."""
         vecs = self.vectors(texts)
@@ -277,13 +320,15 @@ class Learner:
 
     # ------------------------------------------------------------------ heuristics
 
-    def _maybe_create_heuristic(self, record: Outcome, heuristics: list[Any]) -> Heuristic | None:
+    def _maybe_create_heuristic(
+        self, record: Outcome, heuristics: list[Any], nearby: list[Any], history: list[bool]
+    ) -> Heuristic | None:
         assert record.agent is not None
         scope = self.repo.settings.agent(record.agent)
         needed = scope.min_occurrences_for_heuristic if scope else 3
         sourced = {i for h in heuristics for i in h.source_outcome_ids}
-        successes = self._similar_outcomes(record, success=True, exclude=sourced)
-        if len(successes) < needed:
+        successes = self._similar_outcomes(record, nearby, success=True, exclude=sourced)
+        if len(successes) < needed or not supported(history, True):
             return None
         successes.sort(key=lambda o: o.timestamp)
         strategy = self._medoid([o.strategy_used for o in successes])
@@ -354,7 +399,9 @@ class Learner:
 
     # ------------------------------------------------------------------ anti-patterns
 
-    def _learn_failure(self, record: Outcome) -> tuple[AntiPattern | None, str | None]:
+    def _learn_failure(
+        self, record: Outcome, nearby: list[Any], history: list[bool]
+    ) -> tuple[AntiPattern | None, str | None]:
         assert record.agent is not None
         known = self._nearby(
             "anti_pattern", record.agent, record.task_type, record.strategy_used, limit=50
@@ -382,8 +429,8 @@ class Learner:
             why = "a similar failure happened again"
             return self._update(match, change, record, "reinforce", why), "reinforced"
         sourced = {i for a in known for i in a.source_outcome_ids}
-        failures = self._similar_outcomes(record, success=False, exclude=sourced)
-        if len(failures) < MIN_FAILURES_FOR_ANTI_PATTERN:
+        failures = self._similar_outcomes(record, nearby, success=False, exclude=sourced)
+        if len(failures) < MIN_FAILURES_FOR_ANTI_PATTERN or not supported(history, False):
             return None, None
         failures.sort(key=lambda o: o.timestamp)
         pattern = self._medoid([o.strategy_used for o in failures])

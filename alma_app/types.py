@@ -6,6 +6,7 @@ Names follow the original alma-memory package so that its users' code keeps work
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -16,8 +17,25 @@ STATUSES = ("pending", "approved", "rejected")
 WRITE_RESULTS = ("created", "reinforced", "superseded", "contradiction_flagged")
 
 
-def utcnow() -> datetime:
+def _system_now() -> datetime:
     return datetime.now(UTC)
+
+
+_clock: Callable[[], datetime] = _system_now
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware; the process's clock (see set_clock)."""
+    return _clock()
+
+
+def set_clock(now: Callable[[], datetime] | None) -> Callable[[], datetime]:
+    """Replace the clock every timestamp and decay reads (None restores the system clock);
+    returns the previous one. Exists so simulations (benchmarks/learning_curve.py) and tests
+    can live through months of a calendar in seconds."""
+    global _clock
+    previous, _clock = _clock, now or _system_now
+    return previous
 
 
 def new_id() -> str:

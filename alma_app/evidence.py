@@ -1,0 +1,58 @@
+"""How much a strategy's record says: rates weighed with their evidence, and change detection.
+
+Used by alma_app.learning to decide when outcomes become a heuristic or an anti-pattern. A count
+alone misleads (two failures of a strategy that works 90% of the time; three lucky successes of
+one that works 15% of the time), so a lesson needs a rate whose Wilson lower bound clears a bar,
+or a latest run of results that only a change of the world explains.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+EVIDENCE_Z = 1.28  # one-sided 90% Wilson bounds
+MIN_RATE_LOWER_BOUND = 0.5  # "works" / "fails" more often than not, with that confidence
+CHANGE_ALPHA = 0.01  # a latest run less likely than this under the earlier rate means a change
+MIN_CHANGE_RUN = 3  # and it is at least this long (two failures in a row happen to the best)
+
+
+def laplace(successes: int, uses: int) -> float:
+    return (successes + 1) / (uses + 2)
+
+
+def wilson_lower(hits: int, n: int, z: float = EVIDENCE_Z) -> float:
+    """Lower bound of the Wilson score interval of a rate hits/n (0 when n is 0)."""
+    if n <= 0:
+        return 0.0
+    p = hits / n
+    z2 = z * z
+    centre = p + z2 / (2 * n)
+    margin = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n))
+    return max(0.0, (centre - margin) / (1 + z2 / n))
+
+
+def changed_lately(results: Sequence[bool], value: bool) -> bool:
+    """Whether the latest run of `value` results (oldest first), at least MIN_CHANGE_RUN long,
+    is too unlikely at the rate of `value` seen before it (Laplace-smoothed) to be chance: the
+    strategy has changed."""
+    run = 0
+    for result in reversed(results):
+        if result is not value:
+            break
+        run += 1
+    before = results[: len(results) - run]
+    if run < MIN_CHANGE_RUN or not before:
+        return False
+    rate = laplace(sum(r is value for r in before), len(before))
+    return rate**run < CHANGE_ALPHA
+
+
+def supported(results: Sequence[bool], value: bool) -> bool:
+    """Whether a strategy's results (True = success, oldest first) show that it succeeds
+    (value True) or fails (value False): a rate that clears the bar with enough evidence, or a
+    recent run that only a change explains."""
+    hits = sum(r is value for r in results)
+    return wilson_lower(hits, len(results)) >= MIN_RATE_LOWER_BOUND or changed_lately(
+        results, value
+    )
