@@ -17,6 +17,8 @@ import multiprocessing as mp
 import multiprocessing.connection
 import os
 import signal
+import sys
+import types
 from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
@@ -26,6 +28,15 @@ import pytest
 from alma_app import ALMA
 from alma_app.analytics import recent_activity
 from alma_app.types import DomainKnowledge
+
+
+@pytest.fixture(autouse=True)
+def plain_main_module(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Spawned children re-import the parent's __main__ by its path. Earlier AppTests in the
+    same pytest process leave a page script there (pages/review.py, which opens the default
+    config), so each child would run a page and die: give them an empty __main__ instead."""
+    monkeypatch.setitem(sys.modules, "__main__", types.ModuleType("__main__"))
+
 
 PROJECT = "shared"
 AGENT = "helena"
