@@ -351,10 +351,9 @@ class OurAdapter:
         ]
         for kind, memories in (("facts", facts), ("outcomes", outcomes)):
             for start in range(0, len(memories), 1000):
+                chunk = memories[start : start + 1000]  # the cached vectors cover the largest size
                 self.alma.repo.insert(
-                    memories[start : start + 1000],
-                    actor="bench",
-                    vectors=vectors[kind][start : start + 1000],
+                    chunk, actor="bench", vectors=vectors[kind][start : start + len(chunk)]
                 )
 
     def embed_query(self, text: str) -> None:
