@@ -18,7 +18,7 @@ from alma_app.consistency import repair_events
 from alma_app.decay import ConfidenceCurve
 from alma_app.embeddings import Embedder, make_embedder
 from alma_app.errors import ClosedError, ConfigError, ConflictError, ScopeViolation, ValidationError
-from alma_app.focus import ADVICE_TYPES, focused, task_type_of
+from alma_app.focus import focus
 from alma_app.forgetting import ArchivedMemory, ExpiringMemory, ForgetResult, Forgetter
 from alma_app.learning import Learner, LearnResult
 from alma_app.memories import (
@@ -215,11 +215,8 @@ class ALMA:
         else:
             where = self._visibility(agent, user_id)
             hits = self.searcher.search(task, where, limit=0, per_type=top_k)
-            kind = task_type_of(task, hits, agent, self.learner.vectors)
-            if kind is not None:  # the task type's advice, even where outcomes crowd it out
-                only = st.And((where, st.In("type", ADVICE_TYPES), st.Eq("category", kind)))
-                advice = self.searcher.search(task, only, limit=2 * top_k)
-                hits = focused(hits, advice, agent, kind)
+            # the task type's advice, even where outcomes crowd it out (alma_app/focus.py)
+            hits = focus(task, hits, agent, where, top_k, self.searcher, self.learner.vectors)
             result = MemorySlice(query=task, agent=agent, user_id=user_id)
             for memory in hits:
                 bucket = getattr(result, _SLICE_FIELDS[memory.TYPE])

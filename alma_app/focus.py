@@ -10,17 +10,29 @@ that also holds a strategy and an error, which pull in the same strategy's outco
 types. When the type is known, the agent's heuristics and anti-patterns of that type are searched
 for directly, and its own ones of other types are left out. General ones (learned outside any
 category) and those shared by other agents are kept.
+
+Reading the type costs an embedding of each neighbouring task (~5 ms apiece on one core), so
+`focus` first asks whether the type could change anything: when none of the agent's own advice is
+among the hits and no advice the agent may see has any of the candidate types, it cannot, and the
+hits are returned as they are (one cheap existence query instead of the embeddings and a second
+search).
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+import store as st
 from alma_app.learning import GENERAL
+from alma_app.memories import store_errors
 from alma_app.types import Memory
+
+if TYPE_CHECKING:
+    from alma_app.search import HybridSearch
 
 NEIGHBOURS = 3
 MIN_SHARE = 0.5
@@ -64,3 +76,45 @@ def focused(
     kept = [m for m in merged.values() if keeps(m, agent, kind)]
     kept.sort(key=lambda m: m.score.total if m.score else 0.0, reverse=True)
     return kept
+
+
+def focus(
+    task: str,
+    hits: list[Memory],
+    agent: str,
+    where: st.Filter,
+    top_k: int,
+    searcher: HybridSearch,
+    vectors: Callable[[Sequence[str]], np.ndarray],
+) -> list[Memory]:
+    """`hits` (retrieve's, best first) kept to the task's type, with that type's advice searched
+    for directly (at most 2 * top_k), or `hits` unchanged when the type is unknown or could
+    change nothing. `where` is what the agent may see."""
+    kinds = {
+        m.task_type  # type: ignore[attr-defined]
+        for m in hits
+        if m.TYPE == "outcome" and m.agent == agent
+    } - {GENERAL}
+    own_advice = any(
+        m.TYPE in ADVICE_TYPES and m.agent == agent and m.task_type != GENERAL  # type: ignore[attr-defined]
+        for m in hits
+    )
+    if not kinds or (not own_advice and not _advice_exists(task, where, kinds, searcher)):
+        return hits  # no type, or none whose advice exists: every answer gives these hits
+    kind = task_type_of(task, hits, agent, vectors)
+    if kind is None:
+        return hits
+    only = st.And((where, st.In("type", ADVICE_TYPES), st.Eq("category", kind)))
+    advice = searcher.search(task, only, limit=2 * top_k)
+    return focused(hits, advice, agent, kind)
+
+
+def _advice_exists(task: str, where: st.Filter, kinds: set[str], searcher: HybridSearch) -> bool:
+    """Whether any advice the agent may see has one of these task types (a one-row search)."""
+    only = st.And((where, st.In("type", ADVICE_TYPES), st.In("category", tuple(sorted(kinds)))))
+    repo = searcher.repo
+    vector = repo.embedder.embed([task])[0]  # the search's own, from the embedder's cache
+    with store_errors():
+        return bool(
+            repo.store.vector_search("memories", vector, where=only, limit=1, columns=["id"])
+        )

@@ -113,6 +113,43 @@ class Postings:
         }
         return cls(index, lengths)
 
+    def select(self, position: np.ndarray, rows: int) -> Postings:
+        """These postings with row r moved to position[r], rows at -1 dropped."""
+        index = {}
+        for term, (r, f) in self.index.items():
+            moved = position[r]
+            keep = moved >= 0
+            if keep.any():
+                index[term] = (moved[keep], f[keep])
+        lengths = np.zeros(rows, dtype=np.float32)
+        kept = position >= 0
+        lengths[position[kept]] = self.lengths[kept]
+        return Postings(index, lengths)
+
+    @classmethod
+    def merge(cls, parts: list[Postings], position: np.ndarray) -> Postings:
+        """The postings of the parts' rows concatenated, then moved: row i of the concatenation
+        is row position[i] of the result (a mirror block merged and re-clustered)."""
+        rows: dict[str, list[np.ndarray]] = {}
+        freqs: dict[str, list[np.ndarray]] = {}
+        lengths = np.zeros(position.size, dtype=np.float32)
+        base = 0
+        for part in parts:
+            moved = position[base : base + part.lengths.size]
+            lengths[moved] = part.lengths
+            for term, (r, f) in part.index.items():
+                rows.setdefault(term, []).append(moved[r])
+                freqs.setdefault(term, []).append(f)
+            base += part.lengths.size
+        index = {
+            term: (
+                r[0] if len(r) == 1 else np.concatenate(r),
+                freqs[term][0] if len(r) == 1 else np.concatenate(freqs[term]),
+            )
+            for term, r in rows.items()
+        }
+        return cls(index, lengths)
+
 
 def rank(
     postings: list[Postings],
