@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 NEIGHBOURS = 3
 MIN_SHARE = 0.5
 ADVICE_TYPES = ("heuristic", "anti_pattern")
+ADVICE_SCAN = 2000  # advice rows read to learn their task types before voting
 
 
 def task_type_of(
@@ -99,8 +100,11 @@ def focus(
         m.TYPE in ADVICE_TYPES and m.agent == agent and m.task_type != GENERAL  # type: ignore[attr-defined]
         for m in hits
     )
-    if not kinds or (not own_advice and not _advice_exists(task, where, kinds, searcher)):
-        return hits  # no type, or none whose advice exists: every answer gives these hits
+    if not kinds:
+        return hits
+    advice_kinds = None if own_advice else _advice_of(task, where, searcher)
+    if advice_kinds is not None and not advice_kinds & kinds:
+        return hits  # no candidate type has advice here: every answer gives these hits
     kind = task_type_of(task, hits, agent, vectors)
     if kind is None:
         return hits
@@ -109,12 +113,15 @@ def focus(
     return focused(hits, advice, agent, kind)
 
 
-def _advice_exists(task: str, where: st.Filter, kinds: set[str], searcher: HybridSearch) -> bool:
-    """Whether any advice the agent may see has one of these task types (a one-row search)."""
-    only = st.And((where, st.In("type", ADVICE_TYPES), st.In("category", tuple(sorted(kinds)))))
+def _advice_of(task: str, where: st.Filter, searcher: HybridSearch) -> set[str] | None:
+    """The task types of the advice the agent may see, or None when it may see more than
+    ADVICE_SCAN pieces (then the vote is not skipped). One search with the same filter every time
+    for an agent, so the store answers it from cached masks."""
+    only = st.And((where, st.In("type", ADVICE_TYPES)))
     repo = searcher.repo
     vector = repo.embedder.embed([task])[0]  # the search's own, from the embedder's cache
     with store_errors():
-        return bool(
-            repo.store.vector_search("memories", vector, where=only, limit=1, columns=["id"])
+        rows = repo.store.vector_search(
+            "memories", vector, where=only, limit=ADVICE_SCAN, columns=["category"]
         )
+    return None if len(rows) >= ADVICE_SCAN else {r["category"] for r in rows}

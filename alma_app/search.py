@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 import store as st
@@ -56,10 +56,17 @@ class _Candidate:
     score: ScoreBreakdown | None = None
 
     @classmethod
-    def of(cls, row: dict[str, Any], now: datetime, repo: MemoryRepository) -> _Candidate:
+    def of(
+        cls, row: dict[str, Any], now: datetime, repo: MemoryRepository, lives: dict[str, float]
+    ) -> _Candidate:
+        """`lives`: half-lives by memory type, filled as met (one settings lookup per type)."""
         kind = row["type"]
-        clock = _utc(row["validated_at"])
-        half_life = repo.settings.decay.half_life(kind)
+        clock = row["validated_at"]
+        if clock.tzinfo is not UTC:  # the mirror's rows already carry UTC
+            clock = _utc(clock)
+        half_life = lives.get(kind)
+        if half_life is None:
+            half_life = lives[kind] = repo.settings.decay.half_life(kind)
         confidence = decay.effective_confidence(float(row["confidence"]), clock, now, half_life)
         view = cls(row, kind, clock, confidence)
         view.superseded = links.row_is_superseded(row.get("metadata"))
@@ -129,31 +136,56 @@ class HybridSearch:
         context = weights.context_weight if mode == "hybrid" else 0.0
         relevance = contextual_relevance(merged, rows, best_bm25, weights, context)
         now = utcnow()
-        scored: list[_Candidate] = []
-        for memory_id, cand in merged.items():
-            memory = _Candidate.of(rows[memory_id], now, self.repo)
+        half_lives: dict[str, float] = {}
+        scored: list[tuple[float, int, _Candidate, retrieval.Candidate]] = []
+        for position, (memory_id, cand) in enumerate(merged.items()):
+            memory = _Candidate.of(rows[memory_id], now, self.repo, half_lives)
+            recency = retrieval.recency(memory.clock, now, weights.recency_half_life_days)
+            penalty = retrieval.SUPERSEDED_FACTOR if memory.superseded else 1.0
+            value = retrieval.total(
+                relevance[memory_id],
+                recency,
+                success_signal(memory),
+                memory.effective_confidence or 0.0,
+                weights,
+                penalty,
+            )
+            scored.append((-value, position, memory, cand))
+        scored.sort(key=lambda entry: entry[:2])  # best first; the merge order breaks ties
+        ranked = self._ranked([(m, c) for _, _, m, c in scored], limit, per_type)
+        for memory, cand in ranked:  # the breakdown only for what is returned
             memory.score = retrieval.score(
                 cand,
                 best_bm25=best_bm25,
-                relevance_value=relevance[memory_id],
+                relevance_value=relevance[cand.id],
                 recency_value=retrieval.recency(memory.clock, now, weights.recency_half_life_days),
                 success_value=success_signal(memory),
                 confidence_value=memory.effective_confidence or 0.0,
                 weights=weights,
                 penalty=retrieval.SUPERSEDED_FACTOR if memory.superseded else 1.0,
             )
-            scored.append(memory)
-        scored.sort(key=lambda m: m.score.total if m.score else 0.0, reverse=True)
-        return self._hydrate(scored[:limit] if limit else scored, per_type, now)
+        return self._hydrate([m for m, _ in ranked], now)
 
-    def _hydrate(self, ranked: list[_Candidate], per_type: int, now: datetime) -> list[Memory]:
+    @staticmethod
+    def _ranked(
+        ranked: list[tuple[_Candidate, retrieval.Candidate]], limit: int, per_type: int
+    ) -> list[tuple[_Candidate, retrieval.Candidate]]:
+        """The first `limit` (all when 0), then at most `per_type` of each memory type."""
+        if limit:
+            ranked = ranked[:limit]
+        if not per_type:
+            return ranked
         taken: dict[str, int] = {}
+        out = []
+        for memory, cand in ranked:
+            if taken.get(memory.TYPE, 0) < per_type:
+                taken[memory.TYPE] = taken.get(memory.TYPE, 0) + 1
+                out.append((memory, cand))
+        return out
+
+    def _hydrate(self, ranked: list[_Candidate], now: datetime) -> list[Memory]:
         out: list[Memory] = []
         for view in ranked:
-            if per_type:
-                if taken.get(view.TYPE, 0) >= per_type:
-                    continue
-                taken[view.TYPE] = taken.get(view.TYPE, 0) + 1
             memory = self.repo.hydrate(view.row, now)
             memory.score = view.score
             out.append(memory)

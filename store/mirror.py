@@ -39,6 +39,9 @@ from store.mirror_blocks import (
 
 __all__ = ["TableMirror", "Unsupported"]
 
+# A block's requested columns as Python values: immutable ones, list ones, whether the vector is.
+_Columns = tuple[list[tuple[str, list[Any]]], list[tuple[str, list[Any]]], bool]
+
 
 class TableMirror:
     """The live rows of one table at its latest version, searchable by vector and by id."""
@@ -180,7 +183,8 @@ class TableMirror:
         """The `limit` rows passing `where` that best match `text` by BM25, with `_score`."""
         postings = [f.postings(text_column) for f in fragments]
         allowed = [f.mask(where) for f in fragments]
-        hits = bm25.rank(postings, [f.live for f in fragments], allowed, text, limit)
+        stats = [f.lexical_stats(text_column) for f in fragments]
+        hits = bm25.rank(postings, [f.live for f in fragments], allowed, text, limit, stats)
         return self._rows(fragments, hits, columns, "_score")
 
     def by_ids(
@@ -218,19 +222,30 @@ class TableMirror:
         """The hits' rows as dicts, from each block's columns converted to Python once (a search
         reads ~100 candidate rows; converting them from Arrow each time cost ~4 ms)."""
         out: list[dict] = []
-        names: list[str] | None = list(columns) if columns else None
+        picked: dict[int, _Columns] = {}
         for index, row, value in hits:
             block = fragments[index]
-            if names is None:
-                names = [*block.data.column_names, self.vector_column]
-            record = {}
-            for name in names:
-                if name == self.vector_column:
-                    record[name] = block.vectors[row].tolist()
-                else:
-                    values, mutable = block.values(name)
-                    item = values[row]
-                    record[name] = list(item) if mutable and item is not None else item
+            columns_here = picked.get(index)
+            if columns_here is None:
+                columns_here = picked[index] = self._columns(block, columns)
+            plain, lists, with_vector = columns_here
+            record = {name: values[row] for name, values in plain}
+            for name, values in lists:  # copies: the cached values are shared
+                item = values[row]
+                record[name] = None if item is None else list(item)
+            if with_vector:
+                record[self.vector_column] = block.vectors[row].tolist()
             record[score_column] = value
             out.append(record)
         return out
+
+    def _columns(self, block: Block, columns: Sequence[str] | None) -> _Columns:
+        """A block's requested columns as Python values (see _Columns)."""
+        names = list(columns) if columns else [*block.data.column_names, self.vector_column]
+        plain: list[tuple[str, list[Any]]] = []
+        lists: list[tuple[str, list[Any]]] = []
+        for name in names:
+            if name != self.vector_column:
+                values, mutable = block.values(name)
+                (lists if mutable else plain).append((name, values))
+        return plain, lists, self.vector_column in names

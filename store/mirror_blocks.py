@@ -61,6 +61,7 @@ class Block:
     _ids: dict[str, int] | None = None
     _lexical: dict[str, bm25.Postings] = field(default_factory=dict)  # by text column
     _values: dict[str, tuple[list[Any], bool]] = field(default_factory=dict)
+    _stats: dict[str, tuple[int, float]] = field(default_factory=dict)  # not shared: live moves
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -117,6 +118,14 @@ class Block:
             hit = bm25.Postings.build(self.data.column(column))
             with self._lock:
                 self._lexical[column] = hit
+        return hit
+
+    def lexical_stats(self, column: str) -> tuple[int, float]:
+        """Live rows and their summed term count (BM25's statistics), once per block state."""
+        hit = self._stats.get(column)
+        if hit is None:
+            hit = bm25.live_stats(self.postings(column), self.live)
+            self._stats[column] = hit
         return hit
 
     def row_of(self, row_id: str) -> int | None:
