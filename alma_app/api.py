@@ -11,7 +11,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-import store as st
+import alma_store as st
 from alma_app.checks import check_bool, check_ids, check_int
 from alma_app.config import Settings, load_settings, settings_from_dict
 from alma_app.consistency import repair_events

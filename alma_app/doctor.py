@@ -14,11 +14,11 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import store as st
+import alma_store as st
 from alma_app.config import Settings, load_settings, resolve_config_path
 from alma_app.embeddings import MINILM_DIM
 from alma_app.errors import AlmaError
-from store.redact import MASK, secrets_of
+from alma_store.redact import MASK, secrets_of
 
 BACKENDS = {
     "az": "Azure Blob Storage",

@@ -2,6 +2,9 @@
 
 The core talks to `open_store(...)`'s result only; nothing outside this package imports lancedb
 or duckdb. `memory://` gives the same store in memory for fast tests.
+
+The folder is store/ but the package installs as `alma_store` (pyproject.toml maps the name), so
+a user's own `store/` folder cannot shadow it; inside the package every import is relative.
 """
 
 import os
@@ -12,7 +15,7 @@ import os
 # to be set before lance is first imported: the logger reads it once, at import.
 os.environ.setdefault("LANCE_LOG", "error")
 
-from store.errors import (
+from .errors import (
     InvalidQuery,
     StoreClosed,
     StoreConflict,
@@ -20,8 +23,8 @@ from store.errors import (
     StoreUnavailable,
     VersionConflict,
 )
-from store.filters import And, Eq, Filter, HasAny, In, Or, Range, TextContains, all_of
-from store.lance_store import LanceStore
+from .filters import And, Eq, Filter, HasAny, In, Or, Range, TextContains, all_of
+from .lance_store import LanceStore
 
 
 def open_store(uri: str, *, vector_dim: int, **options: object) -> LanceStore:

@@ -27,14 +27,14 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from store import schemas
-from store.commit_lock import CommitLock
-from store.errors import InvalidQuery, VersionConflict
-from store.filters import In, to_lance
-from store.reads import IDS_PER_WHERE, chunks
+from . import schemas
+from .commit_lock import CommitLock
+from .errors import InvalidQuery, VersionConflict
+from .filters import In, to_lance
+from .reads import IDS_PER_WHERE, chunks
 
 if TYPE_CHECKING:
-    from store.lance_store import LanceStore
+    from .lance_store import LanceStore
 
 _MATCHES = (
     f"(target.{schemas.ROW_VERSION} IS NULL AND source.{schemas.ROW_VERSION} = 1) "

@@ -23,17 +23,17 @@ import numpy as np
 import pyarrow as pa
 from lancedb.index import FTS
 
-from store import schemas
-from store.commit_lock import CommitLock
-from store.conditional import ConditionalWrites
-from store.errors import InvalidQuery, StoreClosed, StoreConflict, StoreUnavailable
-from store.filters import In, to_lance
-from store.maintenance import Compactor
-from store.maintenance import is_conflict as _is_conflict
-from store.mirror import TableMirror
-from store.reads import IDS_PER_WHERE, TableReads, chunks, guarded
-from store.redact import explain, scrub, secrets_of
-from store.write_queue import GroupCommit, Kind
+from . import schemas
+from .commit_lock import CommitLock
+from .conditional import ConditionalWrites
+from .errors import InvalidQuery, StoreClosed, StoreConflict, StoreUnavailable
+from .filters import In, to_lance
+from .maintenance import Compactor
+from .maintenance import is_conflict as _is_conflict
+from .mirror import TableMirror
+from .reads import IDS_PER_WHERE, TableReads, chunks, guarded
+from .redact import explain, scrub, secrets_of
+from .write_queue import GroupCommit, Kind
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -30,7 +30,7 @@ from typing import Any
 
 from lancedb.index import FTS, Bitmap, BTree, IvfHnswSq, LabelList
 
-from store import schemas
+from . import schemas
 
 log = logging.getLogger(__name__)
 # Fragments this big are left alone by compaction; LanceDB's stats call smaller ones "small".

@@ -19,14 +19,14 @@ import pyarrow as pa
 from lancedb.index import FTS
 from lancedb.query import MatchQuery
 
-from store import schemas
-from store.errors import InvalidQuery, StoreClosed, StoreError
-from store.filters import Filter, In, to_duckdb, to_lance
-from store.mirror import TableMirror, Unsupported
-from store.redact import explain
+from . import schemas
+from .errors import InvalidQuery, StoreClosed, StoreError
+from .filters import Filter, In, to_duckdb, to_lance
+from .mirror import TableMirror, Unsupported
+from .redact import explain
 
 if TYPE_CHECKING:
-    from store.lance_store import LanceStore
+    from .lance_store import LanceStore
 
 log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])

@@ -160,6 +160,6 @@ def schema_for(table: str, dim: int) -> pa.Schema:
     try:
         return TABLES[table](dim)
     except KeyError:
-        from store.errors import InvalidQuery
+        from .errors import InvalidQuery
 
         raise InvalidQuery(f"unknown table {table!r}; known: {sorted(TABLES)}") from None

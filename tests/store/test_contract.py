@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
-from store import (
+from alma_store import (
     And,
     Eq,
     HasAny,
@@ -318,7 +318,7 @@ def test_a_store_made_before_row_versions_is_migrated_on_open(tmp_path):
     import lancedb
     import pyarrow as pa
 
-    from store.schemas import memories
+    from alma_store.schemas import memories
 
     uri = str(tmp_path / "store")
     old = pa.schema([f for f in memories(DIM) if f.name != "version"])

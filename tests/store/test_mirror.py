@@ -12,8 +12,8 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
-from store import And, Eq, HasAny, In, InvalidQuery, Or, Range, TextContains, open_store
-from store.mirror import Unsupported
+from alma_store import And, Eq, HasAny, In, InvalidQuery, Or, Range, TextContains, open_store
+from alma_store.mirror import Unsupported
 
 DIM = 16
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -158,7 +158,7 @@ def test_another_process_write_is_seen_by_the_next_search(tmp_path):
         f"""
         import numpy as np
         from datetime import datetime, UTC
-        from store import open_store
+        from alma_store import open_store
         s = open_store({str(tmp_path / "s")!r}, vector_dim={DIM})
         s.add("memories", [dict(id="far", type="heuristic", agent="helena", user_id=None,
             project_id="p", status="approved", category="c", text="far away",

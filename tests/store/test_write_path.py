@@ -10,10 +10,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from store import InvalidQuery, open_store
-from store.commit_lock import LOCK_DIR, CommitLock
-from store.redact import explain, scrub, secrets_of
-from store.write_queue import GroupCommit
+from alma_store import InvalidQuery, open_store
+from alma_store.commit_lock import LOCK_DIR, CommitLock
+from alma_store.redact import explain, scrub, secrets_of
+from alma_store.write_queue import GroupCommit
 from tests.store.test_contract import DIM, memory_row
 
 
