@@ -28,6 +28,7 @@ from alma_app.memories import (
     check_text,
     store_errors,
 )
+from alma_app.memory.tables import TABLES
 from alma_app.progress import ProgressTracker
 from alma_app.queries import memory_filter, memory_stats
 from alma_app.review import HistoryEvent, Reviewer, apply_changes
@@ -81,6 +82,7 @@ class ALMA:
             self.store = st.open_store(
                 self.settings.store_uri,
                 vector_dim=self.embedder.dim,
+                tables=TABLES,
                 storage_options=self.settings.storage_options or None,
                 compact_every=self.settings.compact_every,
                 mirror=self.settings.search_mirror,

@@ -18,6 +18,7 @@ import alma_store as st
 from alma_app.config import Settings, load_settings, resolve_config_path
 from alma_app.embeddings import MINILM_DIM
 from alma_app.errors import AlmaError
+from alma_app.memory.tables import TABLES
 from alma_store.redact import MASK, secrets_of
 
 BACKENDS = {
@@ -109,6 +110,7 @@ def _check_store(report: Diagnosis, settings: Settings) -> None:
         handle = st.open_store(
             settings.store_uri,
             vector_dim=MINILM_DIM,
+            tables=TABLES,
             storage_options=settings.storage_options or None,
             compact_every=settings.compact_every,
         )

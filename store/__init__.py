@@ -8,6 +8,7 @@ a user's own `store/` folder cannot shadow it; inside the package every import i
 """
 
 import os
+from collections.abc import Iterable
 
 # Lance's Rust logger writes WARN lines to stderr for events the store handles itself (a
 # background compaction that lost a race with a write and is retried later). The library must
@@ -25,14 +26,20 @@ from .errors import (
 )
 from .filters import And, Eq, Filter, HasAny, In, Or, Range, TextContains, all_of
 from .lance_store import LanceStore
+from .tables import ROW_VERSION, VECTOR, TableSpec
 
 
-def open_store(uri: str, *, vector_dim: int, **options: object) -> LanceStore:
-    """Open (creating if needed) the store at a directory, object-store URI or memory://."""
-    return LanceStore(uri, vector_dim=vector_dim, **options)  # type: ignore[arg-type]
+def open_store(
+    uri: str, *, vector_dim: int, tables: Iterable[TableSpec], **options: object
+) -> LanceStore:
+    """Open (creating if needed) the store at a directory, object-store URI or memory://, with
+    the tables the caller defines (created on first use)."""
+    return LanceStore(uri, vector_dim=vector_dim, tables=tables, **options)  # type: ignore[arg-type]
 
 
 __all__ = [
+    "ROW_VERSION",
+    "VECTOR",
     "And",
     "Eq",
     "Filter",
@@ -46,6 +53,7 @@ __all__ = [
     "StoreConflict",
     "StoreError",
     "StoreUnavailable",
+    "TableSpec",
     "TextContains",
     "VersionConflict",
     "all_of",

@@ -27,18 +27,18 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from . import schemas
 from .commit_lock import CommitLock
 from .errors import InvalidQuery, VersionConflict
 from .filters import In, to_lance
 from .reads import IDS_PER_WHERE, chunks
+from .tables import ROW_VERSION
 
 if TYPE_CHECKING:
     from .lance_store import LanceStore
 
 _MATCHES = (
-    f"(target.{schemas.ROW_VERSION} IS NULL AND source.{schemas.ROW_VERSION} = 1) "
-    f"OR target.{schemas.ROW_VERSION} = source.{schemas.ROW_VERSION} - 1"
+    f"(target.{ROW_VERSION} IS NULL AND source.{ROW_VERSION} = 1) "
+    f"OR target.{ROW_VERSION} = source.{ROW_VERSION} - 1"
 )
 
 
@@ -67,12 +67,12 @@ class ConditionalWrites:
             rows = (
                 tbl.search()
                 .where(to_lance(In("id", tuple(chunk)), schema))
-                .select(["id", schemas.ROW_VERSION])
+                .select(["id", ROW_VERSION])
                 .limit(len(chunk))
                 .to_arrow()
                 .to_pylist()
             )
-            out.update({r["id"]: int(r[schemas.ROW_VERSION] or 0) for r in rows})
+            out.update({r["id"]: int(r[ROW_VERSION] or 0) for r in rows})
         return out
 
     def _moved(self, table: str, expected: Mapping[str, int | None]) -> list[str]:
@@ -86,7 +86,7 @@ class ConditionalWrites:
     def update_if(self, table: str, data: pa.Table, expected: Mapping[str, int]) -> int:
         """Replace rows whose version is still `expected[id]`; rows carry expected + 1."""
         ids = data.column("id").to_pylist()
-        new = data.column(schemas.ROW_VERSION).to_pylist()
+        new = data.column(ROW_VERSION).to_pylist()
         if sorted(ids) != sorted(expected) or len(set(ids)) != len(ids):
             raise InvalidQuery("update_if needs one row per expected id, ids distinct")
         if any(v != expected[i] + 1 for i, v in zip(ids, new, strict=True)):

@@ -12,7 +12,7 @@ import random
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -23,7 +23,6 @@ import numpy as np
 import pyarrow as pa
 from lancedb.index import FTS
 
-from . import schemas
 from .commit_lock import CommitLock
 from .conditional import ConditionalWrites
 from .errors import InvalidQuery, StoreClosed, StoreConflict, StoreUnavailable
@@ -33,6 +32,7 @@ from .maintenance import is_conflict as _is_conflict
 from .mirror import TableMirror
 from .reads import IDS_PER_WHERE, TableReads, chunks, guarded
 from .redact import explain, scrub, secrets_of
+from .tables import VECTOR, Catalog, TableSpec
 from .write_queue import GroupCommit, Kind
 
 log = logging.getLogger(__name__)
@@ -65,6 +65,7 @@ class LanceStore(TableReads):
         uri: str,
         *,
         vector_dim: int,
+        tables: Iterable[TableSpec],
         storage_options: dict[str, str] | None = None,
         compact_every: int = 256,
         cleanup_older_than: timedelta = timedelta(minutes=10),
@@ -75,6 +76,7 @@ class LanceStore(TableReads):
     ) -> None:
         self.uri = uri
         self.vector_dim = vector_dim
+        self.catalog = Catalog(tables, vector_dim)  # the caller's table definitions
         self.compact_every = compact_every
         self.cleanup_older_than = cleanup_older_than
         self.vector_index_min_rows = vector_index_min_rows
@@ -112,6 +114,7 @@ class LanceStore(TableReads):
             every=compact_every,
             cleanup_older_than=cleanup_older_than,
             vector_index_min_rows=vector_index_min_rows,
+            spec_of=self.catalog.spec,
             background=background_compaction and not self._in_memory,
             scrub=self._scrub,
             tiered=not self._in_memory,
@@ -150,7 +153,7 @@ class LanceStore(TableReads):
     # ------------------------------------------------------------------ tables
 
     def schema(self, table: str) -> pa.Schema:
-        return schemas.schema_for(table, self.vector_dim)
+        return self.catalog.schema(table)
 
     def _table(self, name: str) -> Any:
         tbl = self._tables.get(name)  # the hot path takes no lock
@@ -185,9 +188,10 @@ class LanceStore(TableReads):
             raise error from None if self._leaks(exc) else exc
         # The FTS index is built now, on the empty table, so no write ever waits for it; rows
         # written later are searched unindexed until compaction folds them in.
-        if schemas.FTS_COLUMN in schema.names:
+        fts = self.catalog.spec(name).fts_column
+        if fts is not None:
             try:
-                tbl.create_index(schemas.FTS_COLUMN, config=FTS(with_position=False))
+                tbl.create_index(fts, config=FTS(with_position=False))
             except Exception as exc:  # another process created it first: fine
                 log.debug("FTS index of %s not created here: %s", name, self._scrub(str(exc)))
         return tbl
@@ -206,7 +210,7 @@ class LanceStore(TableReads):
 
     def _check_schema(self, name: str, tbl: Any, expected: pa.Schema) -> None:
         actual = tbl.schema
-        vec = actual.field(schemas.VECTOR) if schemas.VECTOR in actual.names else None
+        vec = actual.field(VECTOR) if VECTOR in actual.names else None
         if vec is not None and vec.type.list_size != self.vector_dim:
             raise StoreUnavailable(
                 self.uri,
@@ -214,7 +218,7 @@ class LanceStore(TableReads):
                 f"makes {self.vector_dim}-dimensional ones; use the store's embedder",
             )
         missing = [f for f in expected.names if f not in actual.names]
-        added = [f for f in missing if f in schemas.MIGRATED.get(name, ())]
+        added = [f for f in missing if f in self.catalog.spec(name).migrated]
         if added:
             self._migrate(name, tbl, [expected.field(f) for f in added])
             missing = [f for f in missing if f not in added]
@@ -255,7 +259,7 @@ class LanceStore(TableReads):
         columns = []
         for field in schema:
             values = [row.get(field.name) for row in rows]
-            if field.name == schemas.VECTOR:
+            if field.name == VECTOR:
                 columns.append(self._vector_array(values))
             else:
                 try:
@@ -452,7 +456,7 @@ class LanceStore(TableReads):
         Writes also compact in the background (store/maintenance.py). Best effort under
         concurrency: a compaction that loses a race with another process's is skipped.
         """
-        names = [table] if table else [n for n in schemas.TABLES if self._exists(n)]
+        names = [table] if table else [n for n in self.catalog.names if self._exists(n)]
         for name in names:
             self._compactor.compact_now(name, self._table(name))
 

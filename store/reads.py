@@ -19,11 +19,11 @@ import pyarrow as pa
 from lancedb.index import FTS
 from lancedb.query import MatchQuery
 
-from . import schemas
 from .errors import InvalidQuery, StoreClosed, StoreError
 from .filters import Filter, In, to_duckdb, to_lance
 from .mirror import TableMirror, Unsupported
 from .redact import explain
+from .tables import VECTOR, Catalog
 
 if TYPE_CHECKING:
     from .lance_store import LanceStore
@@ -57,6 +57,7 @@ class TableReads:
     """Reading methods of LanceStore (see there for the attributes they use)."""
 
     uri: str
+    catalog: Catalog
     read_consistency_interval: timedelta
     _in_memory: bool
     _datasets: dict[str, tuple[int, Any]]
@@ -138,7 +139,7 @@ class TableReads:
         """Run read-only DuckDB SQL over the store's tables (registered under their names)."""
         cursor = self._duck.cursor()
         try:
-            for name in tables if tables is not None else schemas.TABLES:
+            for name in tables if tables is not None else self.catalog.names:
                 cursor.register(name, self._arrow_source(name))
             return cursor.sql(query, params=list(params)).to_arrow_table()
         except duckdb.Error as exc:
@@ -203,7 +204,7 @@ class TableReads:
             except Unsupported as exc:
                 log.debug("mirror cannot answer a search on %s: %s", table, exc)
         tbl = self._table(table)
-        query = tbl.search(np.asarray(vector, dtype=np.float32), vector_column_name=schemas.VECTOR)
+        query = tbl.search(np.asarray(vector, dtype=np.float32), vector_column_name=VECTOR)
         query = query.distance_type("cosine").limit(limit)
         if clause:
             query = query.where(clause, prefilter=True)
@@ -234,11 +235,12 @@ class TableReads:
         if not text.strip():
             return []
         clause = to_lance(where, self.schema(table))  # validates the filter either way
+        column = self._fts_column(table)
         mirrored = self._mirrored(table)
         if mirrored is not None:
             mirror, fragments, _dataset = mirrored
             try:
-                return mirror.lexical(fragments, text, schemas.FTS_COLUMN, where, limit, columns)
+                return mirror.lexical(fragments, text, column, where, limit, columns)
             except Unsupported as exc:
                 log.debug("mirror cannot answer a text search on %s: %s", table, exc)
         tbl = self._table(table)
@@ -247,7 +249,7 @@ class TableReads:
                 return []
             self._ensure_fts(table, tbl)
         ranked = limit if prefilter or not clause else limit * max(1, overfetch)
-        query = tbl.search(MatchQuery(text, schemas.FTS_COLUMN), query_type="fts").limit(ranked)
+        query = tbl.search(MatchQuery(text, column), query_type="fts").limit(ranked)
         if clause:
             query = query.where(clause, prefilter=prefilter)
         if columns:
@@ -257,20 +259,25 @@ class TableReads:
     def _mirrored(self, table: str) -> tuple[TableMirror, list[Any], Any] | None:
         """The table's mirror moved to its latest version with that version's Lance dataset,
         or None where there is none."""
-        if not self.mirror_enabled or schemas.VECTOR not in self.schema(table).names:
+        if not self.mirror_enabled or not self.catalog.has_vector(table):
             return None
         mirror = self._mirrors.get(table)
         if mirror is None:
-            schema = self.schema(table)
-            dim = schema.field(schemas.VECTOR).type.list_size
-            cluster = "agent" if "agent" in schema.names else None  # retrieval filters on it
-            mirror = self._mirrors.setdefault(table, TableMirror(schemas.VECTOR, dim, cluster))
+            dim = self.schema(table).field(VECTOR).type.list_size
+            cluster = self.catalog.spec(table).cluster_column
+            mirror = self._mirrors.setdefault(table, TableMirror(VECTOR, dim, cluster))
         try:
             dataset = self._arrow_source(table)
             return mirror, mirror.refresh(dataset), dataset
         except Unsupported as exc:
             log.debug("table %s is not mirrored: %s", table, exc)
             return None
+
+    def _fts_column(self, table: str) -> str:
+        column = self.catalog.spec(table).fts_column
+        if column is None:
+            raise InvalidQuery(f"table {table!r} has no full-text index")
+        return column
 
     def _ensure_fts(self, table: str, tbl: Any) -> None:
         if any(idx.index_type == "FTS" for idx in tbl.list_indices()):
@@ -280,7 +287,7 @@ class TableReads:
             self._with_retries(
                 table,
                 lambda: tbl.create_index(
-                    schemas.FTS_COLUMN, config=FTS(with_position=False), replace=False
+                    self._fts_column(table), config=FTS(with_position=False), replace=False
                 ),
             )
         except Exception as exc:
