@@ -8,9 +8,11 @@ column (searched by similarity, mirrored in process) and the row version (condit
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
+import numpy as np
 import pyarrow as pa
 
 from .errors import InvalidQuery
@@ -46,6 +48,7 @@ class Catalog:
     """The specs a store was opened with, by name, each schema built once for its vector size."""
 
     def __init__(self, specs: Iterable[TableSpec], dim: int) -> None:
+        self.dim = dim
         self.specs: dict[str, TableSpec] = {}
         self._schemas: dict[str, pa.Schema] = {}
         for spec in specs:
@@ -70,3 +73,29 @@ class Catalog:
 
     def has_vector(self, table: str) -> bool:
         return VECTOR in self.schema(table).names
+
+    def to_arrow(self, table: str, rows: Sequence[dict[str, Any]]) -> pa.Table:
+        """Rows as an Arrow table of the table's schema; a value that does not fit its column
+        (or a missing, mis-sized or non-finite vector) is InvalidQuery, before any commit."""
+        schema = self.schema(table)
+        columns = []
+        for field in schema:
+            values = [row.get(field.name) for row in rows]
+            if field.name == VECTOR:
+                columns.append(self._vectors(values))
+            else:
+                try:
+                    columns.append(pa.array(values, type=field.type))
+                except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+                    raise InvalidQuery(f"bad value for column {field.name!r}: {exc}") from exc
+        return pa.Table.from_arrays(columns, schema=schema)
+
+    def _vectors(self, values: list[Any]) -> pa.Array:
+        if any(v is None for v in values):
+            raise InvalidQuery("every row needs a vector")
+        matrix = np.asarray(values, dtype=np.float32).reshape(len(values), -1)
+        if matrix.shape[1] != self.dim:
+            raise InvalidQuery(f"vectors must have {self.dim} dimensions, got {matrix.shape[1]}")
+        if not np.isfinite(matrix).all():
+            raise InvalidQuery("vectors must be finite")
+        return pa.FixedSizeListArray.from_arrays(pa.array(matrix.ravel()), self.dim)

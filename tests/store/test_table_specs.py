@@ -91,6 +91,6 @@ def test_compaction_indexes_the_columns_the_spec_names_and_no_others(tmp_path):
     store = open_store(str(tmp_path / "store"), vector_dim=DIM, tables=TABLES)
     store.add("notes", [note(i) for i in range(SCALAR_INDEX_MIN_ROWS)])
     store.compact("notes")
-    indexed = {tuple(idx.columns) for idx in store._table("notes").list_indices()}
+    indexed = {tuple(idx.columns) for idx in store._handles.table("notes").list_indices()}
     store.close()
     assert indexed == {("id",), ("shelf",), ("tags",), ("body",)}
