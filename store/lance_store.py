@@ -14,14 +14,13 @@ from datetime import timedelta
 from typing import Any, TypeVar
 
 import duckdb
-import numpy as np
 import pyarrow as pa
 
 from .commit_lock import CommitLock
 from .commits import Commits
 from .conditional import ConditionalWrites
 from .errors import InvalidQuery, StoreClosed, StoreError
-from .filters import Filter, In, to_lance
+from .filters import In, to_lance
 from .handles import TableHandles
 from .maintenance import Compactor
 from .mirror import TableMirror
@@ -32,6 +31,7 @@ from .tables import Catalog, TableSpec
 from .write_queue import GroupCommit, Kind
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 # How stale a read on an object store may be before LanceDB re-checks the table's latest
 # version (one LIST request). version(), get() and the DuckDB scans always check; see
@@ -62,6 +62,17 @@ def guarded(method: F) -> F:
             raise error from None if self._failures.leaks(exc) else exc
 
     return wrapper  # type: ignore[return-value]
+
+
+def _read(method: Callable[..., T]) -> Callable[..., T]:
+    """A TableReads method as a guarded method of the store, with its name, docstring and
+    signature."""
+
+    @functools.wraps(method)
+    def read(self: LanceStore, *args: Any, **kwargs: Any) -> T:
+        return method(self._reads, *args, **kwargs)
+
+    return guarded(read)
 
 
 class LanceStore:
@@ -143,86 +154,14 @@ class LanceStore:
         return self.catalog.schema(table)
 
     # ------------------------------------------------------------------ reads
+    # TableReads does the reading (store/reads.py has the docstrings); the store guards it.
 
-    @guarded
-    def get(
-        self, table: str, ids: Sequence[str], columns: Sequence[str] | None = None
-    ) -> list[dict]:
-        """Rows with the given ids (any order; missing ids are simply absent), always read
-        from the latest version: callers read-modify-write what it returns."""
-        return self._reads.get(table, ids, columns)
-
-    @guarded
-    def scan(
-        self,
-        table: str,
-        where: Filter | None = None,
-        *,
-        columns: Sequence[str] | None = None,
-        order_by: str | None = None,
-        descending: bool = False,
-        limit: int | None = None,
-        offset: int = 0,
-    ) -> list[dict]:
-        """Filtered, ordered, paged rows, read by DuckDB over the table's Arrow data."""
-        return self._reads.scan(
-            table,
-            where,
-            columns=columns,
-            order_by=order_by,
-            descending=descending,
-            limit=limit,
-            offset=offset,
-        )
-
-    @guarded
-    def count(self, table: str, where: Filter | None = None) -> int:
-        return self._reads.count(table, where)
-
-    @guarded
-    def sql(
-        self, query: str, params: Sequence[Any] = (), *, tables: Iterable[str] | None = None
-    ) -> pa.Table:
-        """Run read-only DuckDB SQL over the store's tables (registered under their names)."""
-        return self._reads.sql(query, params, tables=tables)
-
-    @guarded
-    def vector_search(
-        self,
-        table: str,
-        vector: Sequence[float] | np.ndarray,
-        *,
-        where: Filter | None = None,
-        limit: int = 10,
-        columns: Sequence[str] | None = None,
-    ) -> list[dict]:
-        """Nearest rows by cosine distance (`_distance`), filtered before the search (see
-        TableReads.vector_search)."""
-        return self._reads.vector_search(table, vector, where=where, limit=limit, columns=columns)
-
-    @guarded
-    def text_search(
-        self,
-        table: str,
-        text: str,
-        *,
-        where: Filter | None = None,
-        limit: int = 10,
-        columns: Sequence[str] | None = None,
-        prefilter: bool = True,
-        overfetch: int = 1,
-    ) -> list[dict]:
-        """BM25 full-text matches (`_score`) on the table's FTS column; the text is not parsed
-        (see TableReads.text_search for prefilter and overfetch)."""
-        return self._reads.text_search(
-            table,
-            text,
-            where=where,
-            limit=limit,
-            columns=columns,
-            prefilter=prefilter,
-            overfetch=overfetch,
-        )
+    get = _read(TableReads.get)
+    scan = _read(TableReads.scan)
+    count = _read(TableReads.count)
+    sql = _read(TableReads.sql)
+    vector_search = _read(TableReads.vector_search)
+    text_search = _read(TableReads.text_search)
 
     # ------------------------------------------------------------------ writes
 
