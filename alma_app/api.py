@@ -11,7 +11,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-import store as st
+import alma_store as st
 from alma_app.checks import check_bool, check_ids, check_int
 from alma_app.config import Settings, load_settings, settings_from_dict
 from alma_app.consistency import repair_events
@@ -28,6 +28,7 @@ from alma_app.memories import (
     check_text,
     store_errors,
 )
+from alma_app.memory.tables import TABLES
 from alma_app.progress import ProgressTracker
 from alma_app.queries import memory_filter, memory_stats
 from alma_app.review import HistoryEvent, Reviewer, apply_changes
@@ -81,6 +82,7 @@ class ALMA:
             self.store = st.open_store(
                 self.settings.store_uri,
                 vector_dim=self.embedder.dim,
+                tables=TABLES,
                 storage_options=self.settings.storage_options or None,
                 compact_every=self.settings.compact_every,
                 mirror=self.settings.search_mirror,

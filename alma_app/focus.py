@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-import store as st
+import alma_store as st
 from alma_app.learning import GENERAL
 from alma_app.memories import store_errors
 from alma_app.types import Memory

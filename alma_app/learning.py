@@ -43,7 +43,7 @@ from typing import Any
 
 import numpy as np
 
-import store as st
+import alma_store as st
 from alma_app import novelty
 from alma_app.checks import check_choice, check_int
 from alma_app.evidence import laplace, supported

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-import store as st
+import alma_store as st
 from alma_app.checks import check_int
 from alma_app.errors import ValidationError
 from alma_app.memories import check_confidence, check_text, store_errors

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import store as st
+import alma_store as st
 from alma_app.errors import ConflictError, MemoryNotFound, NotFoundError, ValidationError
 from alma_app.memories import (
     RETRIES,

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-import store as st
+import alma_store as st
 from alma_app import context_boost, decay, links, retrieval
 from alma_app.config import RetrievalWeights
 from alma_app.memories import MemoryRepository, store_errors

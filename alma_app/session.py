@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-import store as st
+import alma_store as st
 from alma_app import retrieval
 from alma_app.errors import NotFoundError, ValidationError
 from alma_app.memories import check_confidence, check_text, store_errors

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from alma_app.types import new_id, utcnow
 
 if TYPE_CHECKING:
-    from store import LanceStore
+    from alma_store import LanceStore
 
 log = logging.getLogger(__name__)
 FLUSH_SECONDS = 5.0

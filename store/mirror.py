@@ -23,9 +23,9 @@ from typing import Any
 
 import numpy as np
 
-from store import bm25
-from store.filters import Filter
-from store.mirror_blocks import (
+from . import bm25
+from .filters import Filter
+from .mirror_blocks import (
     MAX_BLOCK_ROWS,
     Block,
     Part,

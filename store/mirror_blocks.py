@@ -25,8 +25,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from store import bm25
-from store.filters import And, Eq, Filter, HasAny, In, Or, Range
+from . import bm25
+from .filters import And, Eq, Filter, HasAny, In, Or, Range
 
 MASK_CACHE = 32  # filters remembered per block (one per agent view, typically)
 MAX_BLOCK_ROWS = 32768  # merging stops here: bigger blocks would cost more to copy than to search
