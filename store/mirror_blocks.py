@@ -261,9 +261,11 @@ def merge(blocks: list[Block], cluster_by: str | None) -> Block:
             parts.append(Part(p.key, p.deletion, p.offsets, position[p.rows + base], p.live))
         base += block.num_rows
     merged = Block(data, np.ascontiguousarray(vectors), inv_norms, ()).with_parts(tuple(parts))
-    columns = set.intersection(*(set(b._lexical) for b in blocks))
+    # Postings any block has are kept: the others' are built from their own rows (cheap: the
+    # newer blocks are the small ones), never the whole merged block re-analysed.
+    columns = set().union(*(b._lexical for b in blocks))
     for column in columns:
-        postings = [b._lexical[column] for b in blocks]
+        postings = [b.postings(column) for b in blocks]
         merged._lexical[column] = bm25.Postings.merge(postings, position)
     return merged
 
