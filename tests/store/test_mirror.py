@@ -269,3 +269,12 @@ def test_single_row_writes_merged_into_blocks_answer_like_lancedb(stores, tmp_pa
     fresh_check()
     plain.compact("memories")
     fresh_check()
+
+
+def test_rows_converted_one_search_at_a_time_answer_the_same(stores, monkeypatch):
+    """Big blocks convert to Python only the rows a search reads (store/mirror_blocks.py); the
+    answers are those of LanceDB's search all the same."""
+    from alma_store import mirror_blocks
+
+    monkeypatch.setattr(mirror_blocks, "WHOLE_COLUMNS", 0)
+    test_vector_and_text_search_match_lancedb_under_every_filter(stores)
