@@ -32,7 +32,9 @@ from .filters import And, Eq, Filter, HasAny, In, Or, Range
 MASK_CACHE = 32  # filters remembered per block (one per agent view, typically)
 MISSING = object()  # a value not yet converted to Python
 MAX_BLOCK_ROWS = 32768  # merging stops here: bigger blocks would cost more to copy than to search
-WHOLE_COLUMNS = 16384  # blocks up to this size convert whole columns to Python at first use
+# Blocks up to this size convert whole columns to Python at their first search (~1 s at most,
+# once); bigger ones (a fragment written or compacted whole) only the rows searches read.
+WHOLE_COLUMNS = MAX_BLOCK_ROWS
 
 
 class Unsupported(Exception):
