@@ -12,28 +12,27 @@ from datetime import datetime
 from typing import Any
 
 import store as st
+from alma_app.board.tracker import ProgressTracker
 from alma_app.checks import check_bool, check_ids, check_int
 from alma_app.config import Settings, load_settings, settings_from_dict
-from alma_app.consistency import repair_events
 from alma_app.decay import ConfidenceCurve
 from alma_app.embeddings import Embedder, make_embedder
 from alma_app.errors import ClosedError, ConfigError, ConflictError, ScopeViolation, ValidationError
-from alma_app.focus import ADVICE_TYPES, focused, task_type_of
-from alma_app.forgetting import ArchivedMemory, ExpiringMemory, ForgetResult, Forgetter
-from alma_app.learning import Learner, LearnResult
-from alma_app.memories import (
+from alma_app.memory.consistency import repair_events
+from alma_app.memory.filters import memory_filter, memory_stats
+from alma_app.memory.focus import ADVICE_TYPES, focused, task_type_of
+from alma_app.memory.forgetting import ArchivedMemory, ExpiringMemory, ForgetResult, Forgetter
+from alma_app.memory.learning import Learner, LearnResult
+from alma_app.memory.repository import (
     RETRIES,
     MemoryRepository,
     check_confidence,
     check_text,
     store_errors,
 )
-from alma_app.progress import ProgressTracker
-from alma_app.queries import memory_filter, memory_stats
-from alma_app.review import HistoryEvent, Reviewer, apply_changes
-from alma_app.search import MODES, HybridSearch, SearchMode
-from alma_app.session import SessionManager
-from alma_app.types import (
+from alma_app.memory.review import HistoryEvent, Reviewer, apply_changes
+from alma_app.memory.search import MODES, HybridSearch, SearchMode
+from alma_app.memory.types import (
     MEMORY_TYPES,
     DomainKnowledge,
     Memory,
@@ -42,8 +41,9 @@ from alma_app.types import (
     UserPreference,
     utcnow,
 )
-from alma_app.usage import UsageRecorder
-from alma_app.writes import Contradiction, M, Writer
+from alma_app.memory.usage import UsageRecorder
+from alma_app.memory.writes import Contradiction, M, Writer
+from alma_app.sessions.manager import SessionManager
 
 _SLICE_FIELDS = {
     "heuristic": "heuristics",

@@ -165,7 +165,7 @@ def check_memory(memory: Any) -> None:
     Raises ValidationError naming the field. Used before every write, so an import, an edit or
     a hand-built Memory cannot store a value that would break reading it back.
     """
-    from alma_app.types import MEMORY_TYPES, STATUSES
+    from alma_app.memory.types import MEMORY_TYPES, STATUSES
 
     check_choice("type", memory.TYPE, MEMORY_TYPES)
     check_choice("status", memory.status, STATUSES)

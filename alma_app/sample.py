@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from alma_app.errors import ValidationError
-from alma_app.types import MEMORY_CLASSES, Memory, utcnow
+from alma_app.memory.types import MEMORY_CLASSES, Memory, utcnow
 
 SAMPLE_DIR = Path(__file__).resolve().parent.parent / "sample_data"
 

@@ -15,8 +15,8 @@ from alma_app.checks import MAX_LIST_ITEMS as MAX_LIST_ITEMS
 from alma_app.checks import check_number
 from alma_app.checks import check_text_list as check_text_list
 from alma_app.errors import ValidationError
-from alma_app.memories import check_text, store_errors
-from alma_app.types import new_id, utcnow
+from alma_app.memory.repository import check_text, store_errors
+from alma_app.memory.types import new_id, utcnow
 
 if TYPE_CHECKING:
     from alma_app.api import ALMA

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from alma_app.context_boost import Written, boost, neighbours
+from alma_app.memory.context_boost import Written, boost, neighbours
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 

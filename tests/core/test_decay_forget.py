@@ -16,7 +16,7 @@ from alma_app import (
     ValidationError,
     decay,
 )
-from alma_app.types import utcnow
+from alma_app.memory.types import utcnow
 
 DAY = timedelta(days=1)
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 
 from alma_app import ConfigError, ScopeViolation, ValidationError
-from alma_app.domains import (
+from alma_app.harness.domains import (
     BUILTIN_DOMAINS,
     DomainMemoryFactory,
     get_coding_schema,
     get_research_schema,
 )
-from alma_app.harness import Context, RunResult, create_harness
+from alma_app.harness.harness import Context, RunResult, create_harness
 
 FAST = {"storage": "memory", "embedding": "hashing"}
 

@@ -12,8 +12,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from alma_app import ALMA
-from alma_app.evidence import changed_lately, supported, wilson_lower
-from alma_app.types import set_clock, utcnow
+from alma_app.memory.evidence import changed_lately, supported, wilson_lower
+from alma_app.memory.types import set_clock, utcnow
 
 WAIT = "Use explicit waits for elements before interacting"
 MOCK = "Stub the backend with recorded responses"

@@ -17,7 +17,7 @@ from alma_app import (
     StorageError,
     ValidationError,
 )
-from alma_app.types import utcnow
+from alma_app.memory.types import utcnow
 
 
 def test_retrieve_groups_memories_by_type_with_a_score_breakdown(alma):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from alma_app.novelty import classify, negation_cues, tokens
+from alma_app.memory.novelty import classify, negation_cues, tokens
 
 NEAR = 0.96  # a similarity above the related_similarity default
 THRESHOLD = 0.9

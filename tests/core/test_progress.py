@@ -8,10 +8,10 @@ from datetime import timedelta
 import pytest
 
 from alma_app import ALMA, InvalidTransition, NotFoundError, ValidationError
-from alma_app.progress import ProgressTracker
-from alma_app.progress_rules import apply_transition
-from alma_app.progress_types import WorkItem
-from alma_app.types import utcnow
+from alma_app.board.rules import apply_transition
+from alma_app.board.tracker import ProgressTracker
+from alma_app.board.types import WorkItem
+from alma_app.memory.types import utcnow
 from tests.conftest import ROOT
 
 

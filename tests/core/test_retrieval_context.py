@@ -7,8 +7,8 @@ from datetime import timedelta
 
 import pytest
 
-from alma_app.retrieval import merge_hits
-from alma_app.types import DomainKnowledge, utcnow
+from alma_app.memory.scoring import merge_hits
+from alma_app.memory.types import DomainKnowledge, utcnow
 
 
 def test_a_word_match_outside_a_full_vector_page_gets_the_last_similarity_as_bound():

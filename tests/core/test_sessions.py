@@ -10,8 +10,8 @@ import textwrap
 import pytest
 
 from alma_app import ALMA, NotFoundError, ValidationError
-from alma_app.progress import ProgressTracker
-from alma_app.session import SessionManager
+from alma_app.board.tracker import ProgressTracker
+from alma_app.sessions.manager import SessionManager
 from tests.conftest import ROOT
 
 
@@ -200,8 +200,8 @@ def test_sample_handoffs_import_idempotently(manager):
 
 WRITER = textwrap.dedent(
     """
-    from alma_app.progress import ProgressTracker
-    from alma_app.session import SessionManager
+    from alma_app.board.tracker import ProgressTracker
+    from alma_app.sessions.manager import SessionManager
     tracker = ProgressTracker("shared-board")          # opens .alma/config.yaml here
     schema = tracker.create_work_item("Design schema", agent="victor", priority=70)
     tracker.create_work_item("Build API", agent="victor", blocked_by=[schema.id])
@@ -219,8 +219,8 @@ WRITER = textwrap.dedent(
 READER = textwrap.dedent(
     """
     import json
-    from alma_app.progress import ProgressTracker
-    from alma_app.session import SessionManager
+    from alma_app.board.tracker import ProgressTracker
+    from alma_app.sessions.manager import SessionManager
     tracker = ProgressTracker("shared-board")
     summary = tracker.get_progress_summary()
     handoff = SessionManager("shared-board").get_latest_handoff("victor")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from alma_app import ALMA, ValidationError
+from alma_app.memory.transfer import import_records, read_records, write_export
 from alma_app.sample import load_sample_memories
-from alma_app.transfer import import_records, read_records, write_export
 
 
 def fresh_store(tmp_path, name: str) -> ALMA:

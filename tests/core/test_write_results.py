@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from alma_app import ALMA, MemoryNotFound, ValidationError
-from alma_app.records import to_plain
+from alma_app.memory.records import to_plain
 
 
 def test_write_result_says_created_and_is_never_stored(alma: ALMA) -> None:

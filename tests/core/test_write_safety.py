@@ -13,9 +13,9 @@ import pytest
 
 from alma_app import ALMA, ClosedError, ConflictError, Heuristic
 from alma_app.analytics import recent_activity
-from alma_app.consistency import REPAIR_REASON
-from alma_app.records import to_row
-from alma_app.types import DomainKnowledge, utcnow
+from alma_app.memory.consistency import REPAIR_REASON
+from alma_app.memory.records import to_row
+from alma_app.memory.types import DomainKnowledge, utcnow
 from tests.conftest import AGENTS
 
 

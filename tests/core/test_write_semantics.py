@@ -11,7 +11,7 @@ import random
 import pytest
 
 from alma_app import ALMA, ValidationError
-from alma_app.links import CONTRADICTS, REVIEWED_CONTRADICTIONS, SUPERSEDED_BY, SUPERSEDES
+from alma_app.memory.links import CONTRADICTS, REVIEWED_CONTRADICTIONS, SUPERSEDED_BY, SUPERSEDES
 
 pytestmark = pytest.mark.model
 AUTH = "form_validation"

@@ -24,10 +24,10 @@ from typing import TypeVar, cast
 import numpy as np
 
 import store as st
-from alma_app import links, novelty
 from alma_app.errors import MemoryNotFound, ValidationError
-from alma_app.memories import MemoryRepository, check_text, store_errors
-from alma_app.types import Memory, utcnow
+from alma_app.memory import links, novelty
+from alma_app.memory.repository import MemoryRepository, check_text, store_errors
+from alma_app.memory.types import Memory, utcnow
 
 M = TypeVar("M", bound=Memory)
 CANDIDATES = 5  # nearest memories of the owner compared with a new one

@@ -6,13 +6,13 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from alma_app.errors import ValidationError
-from alma_app.memories import check_confidence, check_text, store_errors
-from alma_app.session_types import LAST_OUTCOMES, SessionHandoff, SessionRecord
+from alma_app.memory.repository import check_confidence, check_text, store_errors
+from alma_app.memory.types import utcnow
+from alma_app.sessions.types import LAST_OUTCOMES, SessionHandoff, SessionRecord
 from alma_app.tracking import HUMAN, check_text_list, days_ago, log_events
-from alma_app.types import utcnow
 
 if TYPE_CHECKING:
-    from alma_app.session import SessionManager
+    from alma_app.sessions.manager import SessionManager
 
 RECORD_KEYS = {
     "session_id",

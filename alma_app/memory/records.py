@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from alma_app.errors import ValidationError
-from alma_app.types import MEMORY_CLASSES, Memory
+from alma_app.memory.types import MEMORY_CLASSES, Memory
 
 COMMON = {
     "id",

@@ -18,14 +18,14 @@ from typing import Any
 
 import store as st
 from alma_app.errors import ConflictError, MemoryNotFound, NotFoundError, ValidationError
-from alma_app.memories import (
+from alma_app.memory.repository import (
     RETRIES,
     MemoryRepository,
     check_text,
     memory_from_plain,
     store_errors,
 )
-from alma_app.types import Memory, utcnow
+from alma_app.memory.types import Memory, utcnow
 
 ACTIONS = (
     "create",

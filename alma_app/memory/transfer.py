@@ -21,9 +21,9 @@ import pyarrow.parquet as pq
 
 from alma_app.checks import check_choice, check_datetime, check_memory, check_text
 from alma_app.errors import AlmaError, ValidationError
-from alma_app.memories import store_errors
-from alma_app.records import to_plain
-from alma_app.types import MEMORY_CLASSES, MEMORY_TYPES, Memory
+from alma_app.memory.records import to_plain
+from alma_app.memory.repository import store_errors
+from alma_app.memory.types import MEMORY_CLASSES, MEMORY_TYPES, Memory
 
 if TYPE_CHECKING:
     from alma_app.api import ALMA

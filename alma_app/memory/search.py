@@ -13,11 +13,13 @@ from datetime import datetime
 from typing import Any, Literal
 
 import store as st
-from alma_app import context_boost, decay, links, retrieval
+from alma_app import decay
 from alma_app.config import RetrievalWeights
-from alma_app.memories import MemoryRepository, store_errors
-from alma_app.records import HIT_COLUMNS, _utc
-from alma_app.types import Memory, ScoreBreakdown, utcnow
+from alma_app.memory import context_boost, links
+from alma_app.memory import scoring as retrieval
+from alma_app.memory.records import HIT_COLUMNS, _utc
+from alma_app.memory.repository import MemoryRepository, store_errors
+from alma_app.memory.types import Memory, ScoreBreakdown, utcnow
 
 SearchMode = Literal["hybrid", "vector", "lexical"]
 MODES = ("hybrid", "vector", "lexical")

@@ -8,8 +8,8 @@ from typing import Any
 import store as st
 from alma_app.checks import check_int
 from alma_app.errors import ValidationError
-from alma_app.memories import check_confidence, check_text, store_errors
-from alma_app.types import MEMORY_TYPES, STATUSES
+from alma_app.memory.repository import check_confidence, check_text, store_errors
+from alma_app.memory.types import MEMORY_TYPES, STATUSES
 
 
 def memory_filter(

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from alma_app.config import RetrievalWeights
-from alma_app.types import ScoreBreakdown
+from alma_app.memory.types import ScoreBreakdown
 
 SUPERSEDED_FACTOR = 0.8
 

@@ -23,11 +23,11 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from alma_app.config import AgentScope
-from alma_app.domains import DomainMemoryFactory, DomainSchema
 from alma_app.errors import AlmaError, ValidationError
-from alma_app.memories import check_text
-from alma_app.prompt import sanitize
-from alma_app.types import MemorySlice, utcnow
+from alma_app.harness.domains import DomainMemoryFactory, DomainSchema
+from alma_app.memory.prompt import sanitize
+from alma_app.memory.repository import check_text
+from alma_app.memory.types import MemorySlice, utcnow
 
 if TYPE_CHECKING:
     from alma_app.api import ALMA

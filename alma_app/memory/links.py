@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from alma_app.types import Memory
+from alma_app.memory.types import Memory
 
 SUPERSEDES = "supersedes"
 SUPERSEDED_BY = "superseded_by"

@@ -10,17 +10,17 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from alma_app.checks import check_choice
-from alma_app.errors import InvalidTransition, NotFoundError, ValidationError
-from alma_app.memories import check_text
-from alma_app.progress_strategies import waiting_on
-from alma_app.progress_types import (
+from alma_app.board.strategies import waiting_on
+from alma_app.board.types import (
     ITEM_TYPES,
     NEEDS_DEPENDENCIES_DONE,
     TRANSITIONS,
     WORK_STATUSES,
     WorkItem,
 )
+from alma_app.checks import check_choice
+from alma_app.errors import InvalidTransition, NotFoundError, ValidationError
+from alma_app.memory.repository import check_text
 from alma_app.tracking import check_number, check_text_list
 
 

@@ -15,7 +15,7 @@ import threading
 from collections import Counter
 from typing import TYPE_CHECKING
 
-from alma_app.types import new_id, utcnow
+from alma_app.memory.types import new_id, utcnow
 
 if TYPE_CHECKING:
     from store import LanceStore

@@ -19,8 +19,8 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from alma_app.learning import GENERAL
-from alma_app.types import Memory
+from alma_app.memory.learning import GENERAL
+from alma_app.memory.types import Memory
 
 NEIGHBOURS = 3
 MIN_SHARE = 0.5

@@ -19,7 +19,8 @@ from typing import Any
 import store as st
 from alma_app import decay
 from alma_app.errors import ConflictError, MemoryNotFound, ValidationError
-from alma_app.memories import (
+from alma_app.memory.records import ROW_COLUMNS
+from alma_app.memory.repository import (
     RETRIES,
     MemoryRepository,
     check_confidence,
@@ -27,9 +28,8 @@ from alma_app.memories import (
     memory_from_plain,
     store_errors,
 )
-from alma_app.records import ROW_COLUMNS
-from alma_app.review import check_ids
-from alma_app.types import Memory, utcnow
+from alma_app.memory.review import check_ids
+from alma_app.memory.types import Memory, utcnow
 
 SYSTEM = "system"
 RESTORE_REASON = "restored from archive; decay clock restarted"

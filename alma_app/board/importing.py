@@ -10,14 +10,14 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from alma_app.board.types import WORK_STATUSES, WorkItem
 from alma_app.errors import NotFoundError, ValidationError
-from alma_app.memories import check_text
-from alma_app.progress_types import WORK_STATUSES, WorkItem
+from alma_app.memory.repository import check_text
+from alma_app.memory.types import utcnow
 from alma_app.tracking import HUMAN, check_number, days_ago
-from alma_app.types import utcnow
 
 if TYPE_CHECKING:
-    from alma_app.progress import ProgressTracker
+    from alma_app.board.tracker import ProgressTracker
 
 # "- title", "* title", "+ title", "1. title", "2) title", optionally "- [ ] title" / "- [x] title"
 _LIST_LINE = re.compile(

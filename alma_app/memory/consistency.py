@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from alma_app.memories import MemoryRepository, store_errors
-from alma_app.records import ROW_COLUMNS, to_plain
-from alma_app.types import utcnow
+from alma_app.memory.records import ROW_COLUMNS, to_plain
+from alma_app.memory.repository import MemoryRepository, store_errors
+from alma_app.memory.types import utcnow
 
 REPAIR_AFTER = timedelta(minutes=1)
 REPAIR_REASON = "repaired: the memory was stored but its create event was lost (a crash)"

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 
-from alma_app.progress_types import WorkItem
+from alma_app.board.types import WorkItem
 
 STRATEGIES = ("priority", "quick_wins", "unblock_others", "fifo")
 

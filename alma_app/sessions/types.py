@@ -10,13 +10,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from alma_app.prompt import sanitize
+from alma_app.memory.prompt import sanitize
+from alma_app.memory.types import new_id, utcnow
 from alma_app.tracking import dumps, loads, parse_time
-from alma_app.types import new_id, utcnow
 
 if TYPE_CHECKING:
-    from alma_app.progress_types import ProgressSummary
-    from alma_app.types import AntiPattern, Heuristic, MemorySlice, Outcome
+    from alma_app.board.types import ProgressSummary
+    from alma_app.memory.types import AntiPattern, Heuristic, MemorySlice, Outcome
 
 LAST_OUTCOMES = ("success", "failure", "partial", "interrupted", "unknown")
 SESSION_STATUSES = ("active", "ended")

@@ -31,8 +31,8 @@ from alma_app.errors import (
     StorageError,
     ValidationError,
 )
-from alma_app.records import ROW_COLUMNS, from_row, to_plain, to_row
-from alma_app.types import (
+from alma_app.memory.records import ROW_COLUMNS, from_row, to_plain, to_row
+from alma_app.memory.types import (
     MEMORY_CLASSES,
     Memory,
     MemoryPage,

@@ -44,12 +44,12 @@ from typing import Any
 import numpy as np
 
 import store as st
-from alma_app import novelty
 from alma_app.checks import check_choice, check_int
-from alma_app.evidence import laplace, supported
-from alma_app.memories import MemoryRepository, check_text, store_errors
-from alma_app.records import ROW_COLUMNS
-from alma_app.types import AntiPattern, Heuristic, Outcome, utcnow
+from alma_app.memory import novelty
+from alma_app.memory.evidence import laplace, supported
+from alma_app.memory.records import ROW_COLUMNS
+from alma_app.memory.repository import MemoryRepository, check_text, store_errors
+from alma_app.memory.types import AntiPattern, Heuristic, Outcome, utcnow
 
 GENERAL = "general"  # task type when no category of the agent is similar enough
 TASK_TYPE_MIN_SIMILARITY = 0.3  # task text vs category name (MiniLM scale)
