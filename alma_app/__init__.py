@@ -46,7 +46,8 @@ from alma_app.sessions.manager import SessionManager
 # Compatibility paths of modules that moved into packages. Their old files are gone, so that git
 # follows each move (a branch that edited the old file merges into the new one); importing the
 # old name (`from alma_app.writes import Contradiction`) finds the new module. The documented
-# paths alma_app.types, alma_app.progress, alma_app.session and alma_app.domains are real files.
+# paths (alma_app.types, .progress, .session, .domains) and .progress_strategies (pages/
+# import it) are real files.
 MOVED = {
     "consistency": "alma_app.memory.consistency",
     "context_boost": "alma_app.memory.context_boost",
@@ -68,7 +69,6 @@ MOVED = {
     "writes": "alma_app.memory.writes",
     "progress_import": "alma_app.board.importing",
     "progress_rules": "alma_app.board.rules",
-    "progress_strategies": "alma_app.board.strategies",
     "progress_types": "alma_app.board.types",
     "session_import": "alma_app.sessions.importing",
     "session_types": "alma_app.sessions.types",

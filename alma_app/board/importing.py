@@ -1,7 +1,7 @@
 """Bulk ways onto the board: a Markdown list, the original's list of dicts, and JSONL records.
 
-Kept apart from progress.py so that the tracker's single-item logic stays short; ProgressTracker
-inherits these methods.
+A collaborator of ProgressTracker (tracker.importer): it builds and checks the items, the tracker
+writes them.
 """
 
 from __future__ import annotations
@@ -10,11 +10,12 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from alma_app.board.rules import validate_item
 from alma_app.board.types import WORK_STATUSES, WorkItem
+from alma_app.checks import check_number, check_text
 from alma_app.errors import NotFoundError, ValidationError
-from alma_app.memory.repository import check_text
-from alma_app.memory.types import utcnow
-from alma_app.tracking import HUMAN, check_number, days_ago
+from alma_app.events import HUMAN
+from alma_app.values import days_ago, utcnow
 
 if TYPE_CHECKING:
     from alma_app.board.tracker import ProgressTracker
@@ -48,10 +49,13 @@ RECORD_KEYS = {
 
 
 class ItemImporter:
-    """Mixin of ProgressTracker: create many items in one commit."""
+    """Creates many items of a tracker's project in one commit."""
+
+    def __init__(self, tracker: ProgressTracker) -> None:
+        self.tracker = tracker
 
     def create_from_list(
-        self: ProgressTracker,
+        self,
         items: str | Sequence[dict[str, Any]],
         agent: str | None = None,
         item_type: str = "task",
@@ -63,7 +67,7 @@ class ItemImporter:
         skipped. The original's list of dicts (create_work_item arguments) is accepted too.
         """
         if not isinstance(items, str):
-            return [self.create_work_item(**{"agent": agent, **dict(d)}) for d in items]
+            return [self.tracker.create_work_item(**{"agent": agent, **dict(d)}) for d in items]
         check_text("items", items)
         now = utcnow()
         created: list[WorkItem] = []
@@ -77,7 +81,7 @@ class ItemImporter:
                 stack.pop()
             done = (match["box"] or "").lower() == "x"
             item = WorkItem(
-                project_id=self.project_id,
+                project_id=self.tracker.project_id,
                 agent=agent,
                 title=match["t"].strip(),
                 item_type=item_type,
@@ -90,22 +94,16 @@ class ItemImporter:
             stack.append((indent, item))
         if not created:
             raise ValidationError("items", "no Markdown list lines (`- title`) found")
-        board = {i.id: i for i in self.board()} | {i.id: i for i in created}
+        board = {i.id: i for i in self.tracker.board()} | {i.id: i for i in created}
         for item in created:
-            self._validate(item, board)
+            validate_item(item, board)
         actor = agent or HUMAN
-        self._save(created, [(i.id, "create", actor, None, i.as_dict(), None) for i in created])
+        self.tracker.save(
+            created, [(i.id, "create", actor, None, i.as_dict(), None) for i in created]
+        )
         return created
 
-    def expand_to_items(
-        self: ProgressTracker, text: str, item_type: str = "task", agent: str | None = None
-    ) -> list[WorkItem]:
-        """The original's name for creating items from a Markdown list."""
-        return self.create_from_list(text, agent=agent, item_type=item_type)
-
-    def import_items(
-        self: ProgressTracker, records: Sequence[dict[str, Any]], *, actor: str = HUMAN
-    ) -> int:
+    def import_items(self, records: Sequence[dict[str, Any]], *, actor: str = HUMAN) -> int:
         """Load sample_data/work_items.jsonl-style records, keeping their ids (re-importing
         replaces the same rows instead of adding copies). `*_days_ago` are relative to now.
 
@@ -115,21 +113,21 @@ class ItemImporter:
             raise ValidationError("records", "expected a list of work item records")
         now = utcnow()
         items = [self._item_from_record(i, r, now) for i, r in enumerate(records)]
-        board = {i.id: i for i in self.board()}
+        board = {i.id: i for i in self.tracker.board()}
         previous = {i.id: i.as_dict() for i in items if i.id in board}
         board |= {i.id: i for i in items}
         for n, item in enumerate(items):
             try:
-                self._validate(item, board)
+                validate_item(item, board)
             except (ValidationError, NotFoundError) as exc:
                 raise ValidationError(f"records[{n}]", str(exc)) from exc
         events = [
             (i.id, "import", actor, previous.get(i.id), i.as_dict(), "import_items") for i in items
         ]
-        self._save(items, events)
+        self.tracker.save(items, events)
         return len(items)
 
-    def _item_from_record(self: ProgressTracker, n: int, record: Any, now: Any) -> WorkItem:
+    def _item_from_record(self, n: int, record: Any, now: Any) -> WorkItem:
         where = f"records[{n}]"
         if not isinstance(record, dict):
             raise ValidationError(where, f"expected a mapping, got {type(record).__name__}")
@@ -146,7 +144,7 @@ class ItemImporter:
         estimate = record.get("estimate_hours")
         return WorkItem(
             id=check_text(f"{where}.id", record.get("id")),
-            project_id=self.project_id,
+            project_id=self.tracker.project_id,
             agent=record.get("agent"),
             title=record.get("title"),  # type: ignore[arg-type]  # checked by _validate
             description=record.get("description") or "",

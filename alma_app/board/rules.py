@@ -18,10 +18,8 @@ from alma_app.board.types import (
     WORK_STATUSES,
     WorkItem,
 )
-from alma_app.checks import check_choice
+from alma_app.checks import check_choice, check_number, check_text, check_text_list
 from alma_app.errors import InvalidTransition, NotFoundError, ValidationError
-from alma_app.memory.repository import check_text
-from alma_app.tracking import check_number, check_text_list
 
 
 def check_status(status: Any, argument: str = "status") -> str:

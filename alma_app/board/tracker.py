@@ -2,6 +2,7 @@
 
     tracker = ProgressTracker("my-project")            # opens .alma/config.yaml
     tracker = ProgressTracker(alma.project_id, alma=alma)
+    tracker = ProgressTracker("my-project", context=context)   # what ALMA hands its parts
     item = tracker.create_work_item("Fix login bug", priority=80, agent="victor")
     tracker.update_status(item.id, "in_progress")
     tracker.get_next_item(strategy="unblock_others")
@@ -14,7 +15,7 @@ NotFoundError for an unknown id, InvalidTransition for a status move that is not
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import store as st
 from alma_app.board.importing import ItemImporter
@@ -36,21 +37,11 @@ from alma_app.board.types import (
     from_row,
     to_row,
 )
-from alma_app.errors import NotFoundError, ValidationError
-from alma_app.memory.repository import check_text, store_errors
-from alma_app.memory.types import utcnow
-from alma_app.tracking import (
-    HUMAN,
-    check_number,
-    check_text_list,
-    loads,
-    log_events,
-    parse_time,
-    resolve_alma,
-)
-
-if TYPE_CHECKING:
-    from alma_app.api import ALMA
+from alma_app.checks import check_limit, check_number, check_text, check_text_list
+from alma_app.context import CoreContext
+from alma_app.errors import NotFoundError, ValidationError, store_errors
+from alma_app.events import HUMAN, EventEntry
+from alma_app.values import loads, parse_time, utcnow
 
 __all__ = ["STRATEGIES", "ProgressSummary", "ProgressTracker", "StatusChange", "WorkItem"]
 
@@ -73,12 +64,30 @@ EDITABLE = (
 )
 
 
-class ProgressTracker(ItemImporter):
-    """Work items of one project, persisted in the ALMA store (tables work_items and events)."""
+class HasContext(Protocol):
+    """What a tracker or session manager takes from an ALMA handle: its context."""
 
-    def __init__(self, project_id: str, alma: ALMA | None = None) -> None:
-        self.project_id, self.alma = resolve_alma(project_id, alma)
-        self.store = self.alma.store
+    context: CoreContext
+
+
+class ProgressTracker:
+    """Work items of one project, persisted in the ALMA store (tables work_items and events).
+
+    Given an ALMA handle (or its context), it works in that store; given neither, it opens the
+    one .alma/config.yaml names (CoreContext.from_config), as the original's tracker did.
+    """
+
+    def __init__(
+        self, project_id: str, alma: HasContext | None = None, *, context: CoreContext | None = None
+    ) -> None:
+        self.project_id = check_text("project_id", project_id)
+        if context is None:
+            context = alma.context if alma is not None else CoreContext.from_config()
+        self.alma = alma
+        self.context = context
+        self.store = context.store
+        self.events = context.events.for_project(project_id)
+        self.importer = ItemImporter(self)
 
     # ------------------------------------------------------------------ reading
 
@@ -161,13 +170,31 @@ class ProgressTracker(ItemImporter):
 
     # ------------------------------------------------------------------ writing
 
-    def _save(self, items: Sequence[WorkItem], events: list[tuple]) -> None:
+    def save(self, items: Sequence[WorkItem], events: Sequence[EventEntry]) -> None:
+        """Write items (already validated) and their events: the work_items table's one door."""
         with store_errors():
             self.store.upsert("work_items", [to_row(i) for i in items])
-        log_events(self.alma, self.project_id, ENTITY, events)
+        self.events.append(ENTITY, events)
 
-    def _validate(self, item: WorkItem, board: dict[str, WorkItem]) -> None:
-        validate_item(item, board)
+    def create_from_list(
+        self,
+        items: str | Sequence[dict[str, Any]],
+        agent: str | None = None,
+        item_type: str = "task",
+        priority: int = 50,
+    ) -> list[WorkItem]:
+        """One item per line of a Markdown list (see ItemImporter.create_from_list)."""
+        return self.importer.create_from_list(items, agent, item_type, priority)
+
+    def expand_to_items(
+        self, text: str, item_type: str = "task", agent: str | None = None
+    ) -> list[WorkItem]:
+        """The original's name for creating items from a Markdown list."""
+        return self.importer.create_from_list(text, agent=agent, item_type=item_type)
+
+    def import_items(self, records: Sequence[dict[str, Any]], *, actor: str = HUMAN) -> int:
+        """Load work item records keeping their ids (see ItemImporter.import_items)."""
+        return self.importer.import_items(records, actor=actor)
 
     def create_work_item(
         self,
@@ -202,12 +229,12 @@ class ProgressTracker(ItemImporter):
             estimate_hours=estimate_hours,
             metadata=dict(metadata or {}),
         )
-        self._validate(item, board)
+        validate_item(item, board)
         if status is None:
             waiting = any(board[d].status != "done" for d in item.blocked_by)
             status = "blocked" if waiting else "pending"
         item.status = check_status(status)
-        self._save(
+        self.save(
             [item], [(item.id, "create", actor or agent or HUMAN, None, item.as_dict(), None)]
         )
         return item
@@ -225,10 +252,10 @@ class ProgressTracker(ItemImporter):
             if name not in EDITABLE:
                 raise ValidationError(name, f"is not an editable field; editable: {EDITABLE}")
             setattr(item, name, list(value) if isinstance(value, tuple) else value)
-        self._validate(item, board)
+        validate_item(item, board)
         item.updated_at = utcnow()
         event = (item.id, "edit", actor or HUMAN, before.as_dict(), item.as_dict(), reason)
-        self._save([item], [event])
+        self.save([item], [event])
         return item
 
     update_work_item = update
@@ -261,7 +288,7 @@ class ProgressTracker(ItemImporter):
                 changed.append(new)
                 why = f"unblocked: {item.id} is done"
                 events.append((new.id, "status", who, old.as_dict(), new.as_dict(), why))
-        self._save(changed, events)
+        self.save(changed, events)
         return item
 
     def start_item(self, item_id: str) -> WorkItem:
@@ -277,11 +304,10 @@ class ProgressTracker(ItemImporter):
         changed = detach(item_id, {i.id: i for i in self.board()}, utcnow())
         why = f"{item_id} was deleted"
         events = [(new.id, "edit", who, old.as_dict(), new.as_dict(), why) for old, new in changed]
-        self._save([new for _, new in changed], events)  # first, so nothing points at a gap
+        self.save([new for _, new in changed], events)  # first, so nothing points at a gap
         with store_errors():
             self.store.delete("work_items", [item_id])
-        entry = (item_id, "delete", who, item.as_dict(), None, reason)
-        log_events(self.alma, self.project_id, ENTITY, [entry])
+        self.events.append(ENTITY, [(item_id, "delete", who, item.as_dict(), None, reason)])
 
     delete_work_item = delete
 
@@ -348,23 +374,14 @@ class ProgressTracker(ItemImporter):
         self, item_id: str | None = None, *, agent: str | None = None, limit: int = 100
     ) -> list[StatusChange]:
         """Status changes (and creations), newest first, from the events table."""
-        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 10_000:
-            raise ValidationError("limit", f"must be an integer from 1 to 10000, got {limit!r}")
-        sql = (
-            'SELECT entity_id, action, actor, reason, "at", "before", "after" FROM events '
-            "WHERE project_id = ? AND entity = ? AND action IN ('create', 'status', 'import')"
+        check_limit("limit", limit, 1, 10_000)
+        rows = self.events.changes(
+            ENTITY,
+            ("create", "status", "import"),
+            entity_id=None if item_id is None else check_text("item_id", item_id),
+            agent=None if agent is None else check_text("agent", agent),
+            limit=limit,
         )
-        params: list[Any] = [self.project_id, ENTITY]
-        if item_id is not None:
-            sql += " AND entity_id = ?"
-            params.append(check_text("item_id", item_id))
-        if agent is not None:
-            sql += " AND json_extract_string(\"after\", '$.agent') = ?"
-            params.append(check_text("agent", agent))
-        sql += ' ORDER BY "at" DESC, id DESC LIMIT ?'
-        params.append(limit)
-        with store_errors():
-            rows = self.store.sql(sql, params, tables=["events"]).to_pylist()
         log = []
         for row in rows:
             before, after = loads(row["before"]), loads(row["after"])

@@ -10,8 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from alma_app.memory.types import new_id, utcnow
-from alma_app.tracking import dumps, loads, parse_time
+from alma_app.values import dumps, loads, new_id, parse_time, utcnow
 
 WORK_STATUSES = ("pending", "in_progress", "blocked", "review", "done", "failed")
 ITEM_TYPES = ("task", "feature", "bug", "research", "research_question", "chore", "epic")

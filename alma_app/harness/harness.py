@@ -22,12 +22,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from alma_app.checks import check_text
 from alma_app.config import AgentScope
 from alma_app.errors import AlmaError, ValidationError
 from alma_app.harness.domains import DomainMemoryFactory, DomainSchema
 from alma_app.memory.prompt import sanitize
-from alma_app.memory.repository import check_text
-from alma_app.memory.types import MemorySlice, utcnow
+from alma_app.memory.types import MemorySlice
+from alma_app.values import utcnow
 
 if TYPE_CHECKING:
     from alma_app.api import ALMA

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from alma_app.memory.records import ROW_COLUMNS, to_plain
-from alma_app.memory.repository import MemoryRepository, store_errors
-from alma_app.memory.types import utcnow
+from alma_app.memory.records import to_plain
+from alma_app.memory.repository import MemoryRepository
+from alma_app.values import utcnow
 
 REPAIR_AFTER = timedelta(minutes=1)
 REPAIR_REASON = "repaired: the memory was stored but its create event was lost (a crash)"
@@ -31,18 +31,10 @@ KNOWN_MEMORY = "(entity_id IN (SELECT id FROM memories) OR entity_id IN (SELECT 
 
 def repair_events(repo: MemoryRepository) -> int:
     """Write the lost create event of every memory that has none; returns how many."""
-    project = repo.settings.project_id
-    with repo.writing("repair-events"), store_errors():
-        rows = repo.store.sql(
-            "SELECT id FROM memories WHERE project_id = ? AND updated_at < ? AND id NOT IN "
-            "(SELECT entity_id FROM events WHERE entity = 'memory' AND project_id = ?) "
-            "ORDER BY id LIMIT ?",
-            [project, utcnow() - REPAIR_AFTER, project, REPAIR_LIMIT],
-            tables=["memories", "events"],
-        ).to_pylist()
-        if not rows:
+    with repo.writing("repair-events"):
+        ids = repo.events.unlogged("memories", "memory", utcnow() - REPAIR_AFTER, REPAIR_LIMIT)
+        if not ids:
             return 0
-        found = repo.store.get("memories", [r["id"] for r in rows], columns=ROW_COLUMNS)
-    memories = [repo.hydrate(r) for r in found]
+        memories = repo.get_many(ids)
     repo.log([(m.id, "create", "system", None, to_plain(m), REPAIR_REASON) for m in memories])
     return len(memories)

@@ -6,9 +6,8 @@ from datetime import datetime
 from typing import Any
 
 import store as st
-from alma_app.checks import check_int
-from alma_app.errors import ValidationError
-from alma_app.memory.repository import check_confidence, check_text, store_errors
+from alma_app.checks import check_confidence, check_int, check_text
+from alma_app.errors import ValidationError, store_errors
 from alma_app.memory.types import MEMORY_TYPES, STATUSES
 
 

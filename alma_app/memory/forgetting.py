@@ -13,23 +13,16 @@ import random
 import time
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import store as st
 from alma_app import decay
+from alma_app.checks import check_confidence, check_id_list, check_limit, check_text, utc
 from alma_app.errors import ConflictError, MemoryNotFound, ValidationError
-from alma_app.memory.records import ROW_COLUMNS
-from alma_app.memory.repository import (
-    RETRIES,
-    MemoryRepository,
-    check_confidence,
-    check_text,
-    memory_from_plain,
-    store_errors,
-)
-from alma_app.memory.review import check_ids
-from alma_app.memory.types import Memory, utcnow
+from alma_app.memory.repository import RETRIES, MemoryRepository, memory_from_plain
+from alma_app.memory.types import Memory
+from alma_app.values import utcnow
 
 SYSTEM = "system"
 RESTORE_REASON = "restored from archive; decay clock restarted"
@@ -95,10 +88,7 @@ class Forgetter:
             st.Eq("project_id", self.repo.settings.project_id),
             None if agent is None else st.Eq("agent", check_text("agent", agent)),
         )
-        with store_errors():
-            rows = self.repo.store.scan("memories", where, columns=ROW_COLUMNS, order_by="id")
-        now = utcnow()
-        return [self.repo.hydrate(r, now) for r in rows]
+        return self.repo.scan(where, order_by="id")
 
     def forget(
         self,
@@ -163,11 +153,10 @@ class Forgetter:
         for the decay clock: it restarts now (a restore is a human saying the memory matters),
         so the next forget() does not archive them again at once. Raises ConflictError, storing
         nothing, if another caller restored one of them meanwhile."""
-        ids = check_ids(memory_ids)
+        ids = check_id_list("memory_ids", memory_ids)
         check_text("actor", actor)
-        with store_errors():
-            rows = {r["id"]: r for r in self.repo.store.get("archive", ids)}
-            present = {r["id"] for r in self.repo.store.get("memories", ids, columns=["id"])}
+        rows = self.repo.archive.rows(ids)
+        present = self.repo.stored_ids(ids)
         memories = []
         now = utcnow()
         for memory_id in ids:
@@ -187,26 +176,21 @@ class Forgetter:
             reason=RESTORE_REASON,
             only_new=True,
         )
-        with store_errors():
-            self.repo.store.delete("archive", ids)
+        self.repo.archive.drop(ids)
         return memories
 
     def list_archived(self, agent: str | None = None, limit: int = 100) -> list[ArchivedMemory]:
         """Archived memories, most recently archived first."""
-        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 10_000:
-            raise ValidationError("limit", f"must be an integer from 1 to 10000, got {limit!r}")
+        check_limit("limit", limit, 1, 10_000)
         where = st.all_of(
             st.Eq("project_id", self.repo.settings.project_id),
             None if agent is None else st.Eq("agent", check_text("agent", agent)),
         )
-        with store_errors():
-            rows = self.repo.store.scan(
-                "archive", where, order_by="archived_at", descending=True, limit=limit
-            )
+        rows = self.repo.archive.page(where, limit=limit)
         return [
             ArchivedMemory(
                 memory=memory_from_plain(json.loads(r["record"])),
-                archived_at=r["archived_at"].astimezone(UTC),
+                archived_at=utc(r["archived_at"]),
                 actor=r["actor"],
                 reason=r["reason"],
             )
@@ -224,8 +208,7 @@ class Forgetter:
     ) -> decay.ConfidenceCurve:
         """Effective confidence from start (default: the decay clock) to end (default: past the
         forget-threshold crossing and at least two half-lives), with the crossing time."""
-        if isinstance(points, bool) or not isinstance(points, int) or not 2 <= points <= 10_000:
-            raise ValidationError("points", f"must be an integer from 2 to 10000, got {points!r}")
+        check_limit("points", points, 2, 10_000)
         for name, value in (("start", start), ("end", end)):
             if value is not None and (not isinstance(value, datetime) or value.tzinfo is None):
                 raise ValidationError(name, "expected a timezone-aware datetime")

@@ -35,26 +35,25 @@ require_review: true, else approved.
 
 from __future__ import annotations
 
-import threading
-from collections import Counter, OrderedDict
-from collections.abc import Callable, Sequence
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 import store as st
-from alma_app.checks import check_choice, check_int
-from alma_app.memory import novelty
+from alma_app.checks import check_choice, check_int, check_text
 from alma_app.memory.evidence import laplace, supported
-from alma_app.memory.records import ROW_COLUMNS
-from alma_app.memory.repository import MemoryRepository, check_text, store_errors
-from alma_app.memory.types import AntiPattern, Heuristic, Outcome, utcnow
+from alma_app.memory.matching import ERROR_MATCH_MIN_STRATEGY as ERROR_MATCH_MIN_STRATEGY
+from alma_app.memory.matching import Matcher
+from alma_app.memory.repository import MemoryRepository
+from alma_app.memory.types import AntiPattern, Heuristic, Outcome
+from alma_app.values import utcnow
 
 GENERAL = "general"  # task type when no category of the agent is similar enough
 TASK_TYPE_MIN_SIMILARITY = 0.3  # task text vs category name (MiniLM scale)
 MIN_FAILURES_FOR_ANTI_PATTERN = 2
-ERROR_MATCH_MIN_STRATEGY = 0.6  # strategy similarity needed for a shared error to count
 CANDIDATES = 100  # nearest outcomes examined when looking for similar strategies
 MAX_SOURCE_IDS = 500  # most recent supporting outcome ids kept on a heuristic/anti-pattern
 OUTCOMES = ("success", "failure")
@@ -95,36 +94,13 @@ class Learner:
     def __init__(self, repo: MemoryRepository, check_scope: Callable[[str, str], None]) -> None:
         self.repo = repo
         self.check_scope = check_scope
-        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._lock = threading.Lock()
+        self.match = Matcher(repo)
+        self.vectors = self.match.vectors  # embeddings of short texts, cached (retrieve's focus)
+        self.similarities = self.match.similarities
 
     @property
     def threshold(self) -> float:
         return self.repo.settings.strategy_similarity
-
-    # ------------------------------------------------------------------ embeddings
-
-    def vectors(self, texts: Sequence[str]) -> np.ndarray:
-        """Embeddings of short texts (strategies, tasks, categories), cached across calls."""
-        if not texts:
-            return np.zeros((0, self.repo.embedder.dim), dtype=np.float32)
-        with self._lock:
-            found = {t: self._vectors[t] for t in texts if t in self._vectors}
-        missing = list(dict.fromkeys(t for t in texts if t not in found))
-        if missing:
-            fresh = dict(zip(missing, self.repo.embedder.embed(missing), strict=True))
-            found.update(fresh)
-            with self._lock:
-                self._vectors.update(fresh)
-                while len(self._vectors) > 8192:
-                    self._vectors.popitem(last=False)
-        return np.stack([found[t] for t in texts])
-
-    def similarities(self, text: str, others: Sequence[str]) -> np.ndarray:
-        if not others:
-            return np.zeros(0, dtype=np.float32)
-        vecs = self.vectors([text, *others])
-        return vecs[1:] @ vecs[0]
 
     def infer_task_type(self, agent: str, task: str) -> str:
         """The agent's category (can_learn or cannot_learn) most similar to the task, or general."""
@@ -184,10 +160,10 @@ class Learner:
         agent, kind, strategy_used = record.agent, record.task_type, record.strategy_used
         self.repo.insert([record], actor=agent)
         result = LearnResult(outcome=record, task_type=kind)
-        heuristics = self._nearby("heuristic", agent, kind, strategy_used, limit=50)
-        match = self._best_match(strategy_used, heuristics, lambda h: h.strategy)
-        nearby = self._nearby("outcome", agent, kind, strategy_used, limit=CANDIDATES)
-        history = self._history(record, nearby)
+        heuristics = self.match.nearby("heuristic", agent, kind, strategy_used, limit=50)
+        match = self.match.best_match(strategy_used, heuristics, lambda h: h.strategy)
+        nearby = self.match.nearby("outcome", agent, kind, strategy_used, limit=CANDIDATES)
+        history = self.match.history(record, nearby)
         if record.success:
             if match is not None:
                 result.heuristic = self._reinforce_heuristic(match, record)
@@ -209,90 +185,7 @@ class Learner:
                 result.heuristic_action = "retired"
         return result
 
-    # ------------------------------------------------------------------ lookups
-
-    def _bucket(self, memory_type: str, agent: str, task_type: str) -> st.Filter:
-        return st.And(
-            (
-                st.Eq("project_id", self.repo.settings.project_id),
-                st.Eq("type", memory_type),
-                st.Eq("agent", agent),
-                st.Eq("category", task_type),
-            )
-        )
-
-    def _nearby(
-        self, memory_type: str, agent: str, task_type: str, text: str, *, limit: int
-    ) -> list[Any]:
-        """Memories of one agent, type and task type nearest to a text (vector search)."""
-        vector = self.vectors([text])[0]
-        with store_errors():
-            rows = self.repo.store.vector_search(
-                "memories",
-                vector,
-                where=self._bucket(memory_type, agent, task_type),
-                limit=limit,
-                columns=ROW_COLUMNS,
-            )
-        now = utcnow()
-        return [self.repo.hydrate(r, now) for r in rows]
-
-    def _best_match(
-        self,
-        text: str,
-        memories: Sequence[Any],
-        key: Callable[[Any], str],
-        error: str | None = None,
-        error_key: Callable[[Any], str] | None = None,
-    ) -> Any | None:
-        """The memory whose key text is most similar to `text`, if at or above the threshold."""
-        if not memories:
-            return None
-        sims = self.similarities(text, [key(m) for m in memories])
-        if error and error_key is not None:
-            sims = self._with_errors(sims, error, [error_key(m) for m in memories])
-        opposite = [not novelty.same_polarity(text, key(m)) for m in memories]
-        sims = np.where(opposite, -1.0, sims)
-        best = int(np.argmax(sims))
-        return memories[best] if sims[best] >= self.threshold else None
-
-    def _with_errors(self, sims: np.ndarray, error: str, errors: Sequence[str]) -> np.ndarray:
-        """Raise strategy similarities where the errors match and the strategies are related."""
-        shared = self.similarities(error, errors)
-        joined = (shared >= self.threshold) & (sims >= ERROR_MATCH_MIN_STRATEGY)
-        return np.where(joined, np.maximum(sims, shared), sims)
-
-    def _similar_outcomes(
-        self, record: Outcome, nearby: list[Any], *, success: bool, exclude: set[str]
-    ) -> list[Any]:
-        """Outcomes among `nearby` (the bucket's, nearest the strategy) with the record's result
-        whose strategy (or, for failures, error) is similar to this one's; includes the record."""
-        found = [
-            o for o in nearby if o.success is success and o.id not in exclude and o.id != record.id
-        ]
-        found.append(record)
-        sims = self.similarities(record.strategy_used, [o.strategy_used for o in found])
-        if not success and record.error_message:
-            errors = [o.error_message or "" for o in found]
-            sims = self._with_errors(sims, record.error_message, errors)
-        return [
-            o
-            for o, s in zip(found, sims, strict=True)
-            if s >= self.threshold and novelty.same_polarity(record.strategy_used, o.strategy_used)
-        ]
-
-    def _history(self, record: Outcome, nearby: list[Any]) -> list[bool]:
-        """The results (True = success), oldest first, of the bucket's outcomes whose strategy is
-        similar to the record's (for a failure, or whose error is: as `_similar_outcomes`), the
-        record included: the evidence `supported` weighs."""
-        others = [o for o in nearby if o.id != record.id]
-        sims = self.similarities(record.strategy_used, [o.strategy_used for o in others])
-        if not record.success and record.error_message:
-            errors = [o.error_message or "" for o in others]
-            sims = self._with_errors(sims, record.error_message, errors)
-        similar = [o for o, s in zip(others, sims, strict=True) if s >= self.threshold]
-        similar.sort(key=lambda o: o.timestamp)
-        return [o.success for o in similar] + [record.success]
+    # ------------------------------------------------------------------ retiring
 
     def _retire(self, memory: Any, record: Outcome, why: str) -> None:
         """Archive a heuristic or anti-pattern the evidence now contradicts (restorable)."""
@@ -304,15 +197,12 @@ class Learner:
     def _retire_anti_patterns(self, record: Outcome, strategy: str) -> None:
         """A new heuristic retires the anti-pattern that named a similar strategy."""
         assert record.agent is not None
-        known = self._nearby("anti_pattern", record.agent, record.task_type, strategy, limit=10)
-        match = self._best_match(strategy, known, lambda a: a.pattern)
+        known = self.match.nearby(
+            "anti_pattern", record.agent, record.task_type, strategy, limit=10
+        )
+        match = self.match.best_match(strategy, known, lambda a: a.pattern)
         if match is not None:
             self._retire(match, record, "its strategy now works")
-
-    def _medoid(self, texts: Sequence[str]) -> str:
-        """The text most similar, on average, to all the others (earliest on ties)."""
-        vecs = self.vectors(texts)
-        return texts[int(np.argmax((vecs @ vecs.T).sum(axis=1)))]
 
     def _status(self, agent: str) -> str:
         scope = self.repo.settings.agent(agent)
@@ -327,12 +217,12 @@ class Learner:
         scope = self.repo.settings.agent(record.agent)
         needed = scope.min_occurrences_for_heuristic if scope else 3
         sourced = {i for h in heuristics for i in h.source_outcome_ids}
-        successes = self._similar_outcomes(record, nearby, success=True, exclude=sourced)
+        successes = self.match.similar_outcomes(record, nearby, success=True, exclude=sourced)
         if len(successes) < needed or not supported(history, True):
             return None
         successes.sort(key=lambda o: o.timestamp)
-        strategy = self._medoid([o.strategy_used for o in successes])
-        failures = self._count_similar_failures(record, strategy)
+        strategy = self.match.medoid([o.strategy_used for o in successes])
+        failures = self.match.count_similar_failures(record, strategy)
         tasks = list(dict.fromkeys(o.task for o in successes))[:2]
         examples = "; ".join(t if len(t) <= 120 else t[:117] + "..." for t in tasks)
         uses = len(successes) + failures
@@ -355,17 +245,6 @@ class Learner:
             reason=f"{len(successes)} successes with similar strategies",
         )
         return heuristic
-
-    def _count_similar_failures(self, record: Outcome, strategy: str) -> int:
-        """How many failed outcomes of the bucket used a strategy similar to `strategy`."""
-        assert record.agent is not None
-        failed = [
-            o
-            for o in self._nearby("outcome", record.agent, record.task_type, strategy, limit=50)
-            if not o.success
-        ]
-        sims = self.similarities(strategy, [o.strategy_used for o in failed])
-        return int((sims >= self.threshold).sum())
 
     def _reinforce_heuristic(self, heuristic: Heuristic, record: Outcome) -> Heuristic:
         def change(new: Any) -> Any:
@@ -403,10 +282,10 @@ class Learner:
         self, record: Outcome, nearby: list[Any], history: list[bool]
     ) -> tuple[AntiPattern | None, str | None]:
         assert record.agent is not None
-        known = self._nearby(
+        known = self.match.nearby(
             "anti_pattern", record.agent, record.task_type, record.strategy_used, limit=50
         )
-        match = self._best_match(
+        match = self.match.best_match(
             record.strategy_used,
             known,
             lambda a: a.pattern,
@@ -429,11 +308,11 @@ class Learner:
             why = "a similar failure happened again"
             return self._update(match, change, record, "reinforce", why), "reinforced"
         sourced = {i for a in known for i in a.source_outcome_ids}
-        failures = self._similar_outcomes(record, nearby, success=False, exclude=sourced)
+        failures = self.match.similar_outcomes(record, nearby, success=False, exclude=sourced)
         if len(failures) < MIN_FAILURES_FOR_ANTI_PATTERN or not supported(history, False):
             return None, None
         failures.sort(key=lambda o: o.timestamp)
-        pattern = self._medoid([o.strategy_used for o in failures])
+        pattern = self.match.medoid([o.strategy_used for o in failures])
         errors = Counter(o.error_message for o in failures if o.error_message)
         feedback = [o.feedback for o in failures if o.feedback]
         if errors:
@@ -465,32 +344,20 @@ class Learner:
         The most confident heuristic (approved before pending) wins; otherwise the strategy of
         the most frequent successful outcome.
         """
-        with store_errors():
-            rows = self.repo.store.scan(
-                "memories",
-                st.And(
-                    (
-                        self._bucket("heuristic", agent, task_type),
-                        st.In("status", ("approved", "pending")),
-                    )
-                ),
-                columns=ROW_COLUMNS,
-                order_by="confidence",
-                descending=True,
-                limit=20,
-            )
-            heuristics = [self.repo.hydrate(r) for r in rows]
-            heuristics.sort(key=lambda h: h.status != "approved")
-            strategies = [h.strategy for h in heuristics]
-            used = self.repo.store.sql(
-                "SELECT json_extract_string(payload, '$.strategy_used') AS strategy, "
-                "count(*) AS n FROM memories WHERE project_id = ? AND type = 'outcome' "
-                "AND agent = ? AND category = ? AND json_extract(payload, '$.success')::BOOLEAN "
-                "GROUP BY strategy ORDER BY n DESC, strategy LIMIT 20",
-                [self.repo.settings.project_id, agent, task_type],
-                tables=["memories"],
-            ).to_pylist()
-        strategies += [r["strategy"] for r in used if r["strategy"]]
+        heuristics = self.repo.scan(
+            st.And(
+                (
+                    self.match.bucket("heuristic", agent, task_type),
+                    st.In("status", ("approved", "pending")),
+                )
+            ),
+            order_by="confidence",
+            descending=True,
+            limit=20,
+        )
+        heuristics.sort(key=lambda h: h.status != "approved")
+        strategies = [h.strategy for h in heuristics]  # type: ignore[attr-defined]
+        strategies += self.repo.successful_strategies(agent, task_type, limit=20)
         sims = self.similarities(avoid, strategies)
         for strategy, sim in zip(strategies, sims, strict=True):
             if sim < self.threshold:

@@ -9,11 +9,23 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import fields
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from alma_app.checks import (
+    check_bool,
+    check_choice,
+    check_confidence,
+    check_int,
+    check_metadata,
+    check_number,
+    check_text,
+    check_text_list,
+    describe,
+    utc,
+)
 from alma_app.errors import ValidationError
-from alma_app.memory.types import MEMORY_CLASSES, Memory
+from alma_app.memory.types import MEMORY_CLASSES, MEMORY_TYPES, STATUSES, Memory
 
 COMMON = {
     "id",
@@ -28,6 +40,8 @@ COMMON = {
     "effective_confidence",
     "score",
 }
+# Fields of a memory that may be an empty string (the memory's text as a whole may not).
+_EMPTY_OK = {"better_alternative", "why_bad", "condition", "strategy", "strategy_used"}
 ROW_COLUMNS = [
     "id",
     "type",
@@ -113,6 +127,29 @@ def from_row(row: dict[str, Any]) -> Memory:
     )
 
 
+def memory_from_plain(plain: dict[str, Any]) -> Memory:
+    """Rebuild a memory from `records.to_plain` output (archive records, event snapshots).
+
+    Read-only extras (effective_confidence, score) and unknown keys are ignored.
+    """
+    cls = MEMORY_CLASSES.get(plain.get("type", ""))
+    if cls is None:
+        raise ValidationError("record", f"unknown memory type {plain.get('type')!r}")
+    kwargs: dict[str, Any] = {}
+    for f in fields(cls):
+        if f.name in {"score", "effective_confidence"} or f.name not in plain:
+            continue
+        value = plain[f.name]
+        if isinstance(value, str) and "datetime" in str(f.type):
+            value = utc(datetime.fromisoformat(value))
+        elif isinstance(value, list):
+            value = list(value)
+        elif isinstance(value, dict):
+            value = dict(value)
+        kwargs[f.name] = value
+    return cls(**kwargs)
+
+
 def to_plain(memory: Memory) -> dict[str, Any]:
     """A JSON-ready dict of every field (for export, MCP, events and the dashboard)."""
     out: dict[str, Any] = {"id": memory.id, "type": memory.TYPE}
@@ -128,9 +165,46 @@ def to_plain(memory: Memory) -> dict[str, Any]:
     return out
 
 
-def _utc(value: datetime) -> datetime:
-    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+_utc = utc  # the name search.py imports
 
 
 def _parse_time(value: str) -> datetime:
     return _utc(datetime.fromisoformat(value))
+
+
+def check_memory(memory: Any) -> None:
+    """Every field of a memory against its declared type: text, numbers, lists, metadata.
+
+    Raises ValidationError naming the field. Used before every write, so an import, an edit or
+    a hand-built Memory cannot store a value that would break reading it back.
+    """
+    check_choice("type", memory.TYPE, MEMORY_TYPES)
+    check_choice("status", memory.status, STATUSES)
+    for f in fields(memory):
+        name, kind = f.name, str(f.type)
+        if name in {"score", "effective_confidence"}:
+            continue
+        value = getattr(memory, name)
+        optional = kind.endswith("| None")
+        if value is None and optional:
+            continue
+        if kind.startswith("str"):
+            check_text(name, value, allow_empty=name in _EMPTY_OK)
+        elif kind.startswith("int"):
+            check_int(name, value, low=0)
+        elif kind.startswith("float"):
+            check_confidence(value, name) if name == "confidence" else check_number(name, value)
+        elif kind.startswith("bool"):
+            check_bool(name, value)
+        elif kind.startswith("datetime"):
+            if not isinstance(value, datetime):
+                raise ValidationError(name, f"expected a timestamp, got {type(value).__name__}")
+        elif kind.startswith("list"):
+            if not isinstance(value, list):
+                raise ValidationError(name, f"expected a list of strings, got {describe(value)}")
+            check_text_list(name, value, max_items=10_000)
+        elif kind.startswith("dict"):
+            check_metadata(name, value)
+    if memory.TYPE != "preference":
+        check_text("agent", memory.agent)
+    check_text("text", memory.text())

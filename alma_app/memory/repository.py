@@ -11,8 +11,8 @@ import random
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import fields, replace
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -21,77 +21,45 @@ import store as st
 from alma_app import decay
 from alma_app.checks import MAX_TEXT_CHARS as MAX_TEXT_CHARS
 from alma_app.checks import check_confidence as check_confidence
-from alma_app.checks import check_memory, check_text
+from alma_app.checks import check_limit, check_text
 from alma_app.config import Settings
 from alma_app.embeddings import Embedder
-from alma_app.errors import (
-    ClosedError,
-    ConflictError,
-    MemoryNotFound,
-    StorageError,
-    ValidationError,
-)
-from alma_app.memory.records import ROW_COLUMNS, from_row, to_plain, to_row
-from alma_app.memory.types import (
-    MEMORY_CLASSES,
-    Memory,
-    MemoryPage,
-    new_id,
-    utcnow,
-)
+from alma_app.errors import ConflictError, MemoryNotFound, ValidationError
+from alma_app.errors import store_errors as store_errors
+from alma_app.events import EventEntry as EventEntry
+from alma_app.events import EventLog
+from alma_app.memory.archive import Archive
+from alma_app.memory.records import ROW_COLUMNS, check_memory, from_row, to_plain, to_row
+from alma_app.memory.records import memory_from_plain as memory_from_plain
+from alma_app.memory.types import Memory, MemoryPage
+from alma_app.values import utcnow
 
 RETRIES = 20  # re-reads of a memory whose conditional write lost a race, before ConflictError
 ORDERABLE = ("created_at", "updated_at", "confidence", "validated_at", "type", "agent", "status")
-# One event of the audit log: (memory_id, action, actor, before, after, reason).
-EventEntry = tuple[str, str, str, Any, Any, str | None]
-
-
-@contextmanager
-def store_errors() -> Iterator[None]:
-    """Translate store errors into AlmaError once, at the core's boundary."""
-    try:
-        yield
-    except st.InvalidQuery as exc:
-        raise ValidationError("query", str(exc)) from exc
-    except st.StoreClosed as exc:
-        raise ClosedError() from exc
-    except st.VersionConflict as exc:
-        raise ConflictError(exc.ids) from exc
-    except st.StoreError as exc:
-        raise StorageError(str(exc)) from exc
-
-
-def memory_from_plain(plain: dict[str, Any]) -> Memory:
-    """Rebuild a memory from `records.to_plain` output (archive records, event snapshots).
-
-    Read-only extras (effective_confidence, score) and unknown keys are ignored.
-    """
-    cls = MEMORY_CLASSES.get(plain.get("type", ""))
-    if cls is None:
-        raise ValidationError("record", f"unknown memory type {plain.get('type')!r}")
-    kwargs: dict[str, Any] = {}
-    for f in fields(cls):
-        if f.name in {"score", "effective_confidence"} or f.name not in plain:
-            continue
-        value = plain[f.name]
-        if isinstance(value, str) and "datetime" in str(f.type):
-            value = datetime.fromisoformat(value)
-            value = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
-        elif isinstance(value, list):
-            value = list(value)
-        elif isinstance(value, dict):
-            value = dict(value)
-        kwargs[f.name] = value
-    return cls(**kwargs)
 
 
 class MemoryRepository:
-    def __init__(self, store: st.LanceStore, embedder: Embedder, settings: Settings) -> None:
+    """The memories and archive tables' one door (events go through the EventLog it holds)."""
+
+    def __init__(
+        self,
+        store: st.LanceStore,
+        embedder: Embedder,
+        settings: Settings,
+        events: EventLog | None = None,
+    ) -> None:
         self.store = store
         self.embedder = embedder
         self.settings = settings
+        self.events = events or EventLog(store, settings.project_id)
+        self.archive = Archive(store)
 
     # ------------------------------------------------------------------ reading
+
+    def version(self) -> int:
+        """The memories table's version: it changes with every write (retrieve's cache key)."""
+        with store_errors():
+            return self.store.version("memories")
 
     def hydrate(self, row: dict[str, Any], now: datetime | None = None) -> Memory:
         memory = from_row(row)
@@ -134,8 +102,7 @@ class MemoryRepository:
     ) -> MemoryPage:
         if order_by not in ORDERABLE:
             raise ValidationError("order_by", f"must be one of {ORDERABLE}, got {order_by!r}")
-        if not isinstance(limit, int) or not 1 <= limit <= 10_000:
-            raise ValidationError("limit", f"must be an integer from 1 to 10000, got {limit!r}")
+        check_limit("limit", limit, 1, 10_000)
         if not isinstance(offset, int) or offset < 0:
             raise ValidationError("offset", f"must be a non-negative integer, got {offset!r}")
         scoped = st.all_of(st.Eq("project_id", self.settings.project_id), where)
@@ -356,31 +323,76 @@ class MemoryRepository:
 
     def log(self, entries: Sequence[EventEntry]) -> None:
         """Append events (memory_id, action, actor, before, after, reason) in one commit."""
-        with store_errors():
-            self.store.add("events", self.event_rows(entries))
+        self.events.append("memory", entries)
 
     def event_rows(self, entries: Sequence[EventEntry]) -> list[dict[str, Any]]:
         """The events table's rows for these events (insert commits them beside the memories)."""
+        return self.events.rows("memory", entries)
+
+    # ------------------------------------------------------------------ other reads
+
+    def scan(
+        self,
+        where: st.Filter | None,
+        *,
+        order_by: str = "id",
+        descending: bool = False,
+        limit: int | None = None,
+    ) -> list[Memory]:
+        """Every memory matching `where` (no project scope added), hydrated."""
+        with store_errors():
+            rows = self.store.scan(
+                "memories",
+                where,
+                columns=ROW_COLUMNS,
+                order_by=order_by,
+                descending=descending,
+                limit=limit,
+            )
         now = utcnow()
-        return [
-            {
-                "id": new_id(),
-                "at": now,
-                "project_id": self.settings.project_id,
-                "entity": "memory",
-                "entity_id": memory_id,
-                "action": action,
-                "actor": actor,
-                "before": None
-                if before is None
-                else json.dumps(before, ensure_ascii=False, default=str),
-                "after": None
-                if after is None
-                else json.dumps(after, ensure_ascii=False, default=str),
-                "reason": reason,
-            }
-            for memory_id, action, actor, before, after, reason in entries
-        ]
+        return [self.hydrate(r, now) for r in rows]
+
+    def nearest(self, vector: np.ndarray, where: st.Filter, *, limit: int) -> list[Memory]:
+        """The memories matching `where` nearest to a vector, nearest first."""
+        with store_errors():
+            rows = self.store.vector_search(
+                "memories", vector, where=where, limit=limit, columns=ROW_COLUMNS
+            )
+        now = utcnow()
+        return [self.hydrate(r, now) for r in rows]
+
+    def stored_ids(self, ids: Sequence[str]) -> set[str]:
+        """The ids among these that are stored (not archived, not unknown)."""
+        return {r["id"] for r in self.rows(ids, ["id"])}
+
+    def rows(self, ids: Sequence[str], columns: list[str] | None = None) -> list[dict[str, Any]]:
+        """The stored rows of these ids, whole unless columns are named (an import's undo)."""
+        with store_errors():
+            return self.store.get("memories", list(ids), columns=columns)
+
+    def put_back(self, added: Sequence[str], replaced: list[dict[str, Any]]) -> None:
+        """Undo an import: remove the memories it added, store the rows it replaced."""
+        with store_errors():
+            self.store.delete("memories", list(added))
+            if replaced:
+                self.store.upsert("memories", replaced)
+
+    def is_known(self, memory_id: str) -> bool:
+        """Whether the memory is stored or archived (its events are then real ones)."""
+        return bool(self.stored_ids([memory_id]) or self.archive.ids([memory_id]))
+
+    def successful_strategies(self, agent: str, task_type: str, limit: int = 20) -> list[str]:
+        """Strategies of the agent's successful outcomes of a task type, most frequent first."""
+        with store_errors():
+            rows = self.store.sql(
+                "SELECT json_extract_string(payload, '$.strategy_used') AS strategy, "
+                "count(*) AS n FROM memories WHERE project_id = ? AND type = 'outcome' "
+                "AND agent = ? AND category = ? AND json_extract(payload, '$.success')::BOOLEAN "
+                "GROUP BY strategy ORDER BY n DESC, strategy LIMIT ?",
+                [self.settings.project_id, agent, task_type, limit],
+                tables=["memories"],
+            ).to_pylist()
+        return [r["strategy"] for r in rows if r["strategy"]]
 
     def copy(self, memory: Memory) -> Memory:
         return replace(memory, shared_with=list(memory.shared_with), metadata=dict(memory.metadata))

@@ -13,19 +13,14 @@ import random
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-import store as st
+from alma_app.checks import check_id_list, check_text, utc
 from alma_app.errors import ConflictError, MemoryNotFound, NotFoundError, ValidationError
-from alma_app.memory.repository import (
-    RETRIES,
-    MemoryRepository,
-    check_text,
-    memory_from_plain,
-    store_errors,
-)
-from alma_app.memory.types import Memory, utcnow
+from alma_app.memory.repository import RETRIES, MemoryRepository, memory_from_plain
+from alma_app.memory.types import Memory
+from alma_app.values import utcnow
 
 ACTIONS = (
     "create",
@@ -72,14 +67,6 @@ class HistoryEvent:
         return sorted(k for k in (set(before) | set(after)) - skip if before.get(k) != after.get(k))
 
 
-def check_ids(memory_ids: Any) -> list[str]:
-    if isinstance(memory_ids, str):
-        memory_ids = [memory_ids]
-    if not isinstance(memory_ids, list | tuple) or not memory_ids:
-        raise ValidationError("memory_ids", "expected a non-empty list of memory ids")
-    return [check_text("memory_ids", i) for i in dict.fromkeys(memory_ids)]
-
-
 def apply_changes(before: Memory, changes: dict[str, Any], copy: Memory) -> Memory:
     """Set edited fields on a copy, refusing unknown/protected fields and wrong value types."""
     for name, value in changes.items():
@@ -124,7 +111,7 @@ class Reviewer:
 
         A memory another caller changed meanwhile is read again and the status set on its new
         version (a status change does not depend on the rest of the memory)."""
-        ids = check_ids(memory_ids)
+        ids = check_id_list("memory_ids", memory_ids)
         check_text("reviewer", actor)
         action = "approve" if status == "approved" else "reject"
         for attempt in range(RETRIES):
@@ -189,26 +176,10 @@ class Reviewer:
     def history(self, memory_id: str) -> list[HistoryEvent]:
         """Every event of a memory, oldest first (also for deleted or forgotten memories)."""
         check_text("memory_id", memory_id)
-        where = st.And(
-            (
-                st.Eq("project_id", self.repo.settings.project_id),
-                st.Eq("entity", "memory"),
-                st.Eq("entity_id", memory_id),
-            )
-        )
-        with store_errors():
-            rows = self.repo.store.scan("events", where, order_by="at")
-            if rows and not self._known(memory_id):
-                return []  # an event whose memory never committed (a crash): not shown
+        rows = self.repo.events.of("memory", memory_id)
+        if rows and not self.repo.is_known(memory_id):
+            return []  # an event whose memory never committed (a crash): not shown
         return [_event(r) for r in rows]
-
-    def _known(self, memory_id: str) -> bool:
-        """Whether the memory is stored or archived (its events are then real ones)."""
-        store = self.repo.store
-        return bool(
-            store.get("memories", [memory_id], columns=["id"])
-            or store.get("archive", [memory_id], columns=["id"])
-        )
 
     def revert(self, memory_id: str, event_id: str, actor: str) -> Memory:
         """Restore the memory as it was after that event (before it, for a removal).
@@ -232,8 +203,7 @@ class Reviewer:
             seen = [(e.after or e.before or {}).get("version") or 0 for e in events]
             target.version = max(seen, default=0) + 1
             self.repo.insert([target], actor=actor, action="revert", reason=reason, only_new=True)
-            with store_errors():
-                self.repo.store.delete("archive", [memory_id])
+            self.repo.archive.drop([memory_id])
             return target
         # Not re-applied on a conflict: a revert chosen against one version would silently undo
         # a change made since, so a concurrent write makes it raise ConflictError instead.
@@ -247,7 +217,7 @@ def _event(row: dict[str, Any]) -> HistoryEvent:
         memory_id=row["entity_id"],
         action=row["action"],
         actor=row["actor"],
-        at=at.astimezone(UTC) if at.tzinfo else at.replace(tzinfo=UTC),
+        at=utc(at),
         before=json.loads(row["before"]) if row.get("before") else None,
         after=json.loads(row["after"]) if row.get("after") else None,
         reason=row.get("reason"),

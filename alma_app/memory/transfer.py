@@ -19,10 +19,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from alma_app.checks import check_choice, check_datetime, check_memory, check_text
+from alma_app.checks import check_choice, check_datetime, check_text
 from alma_app.errors import AlmaError, ValidationError
-from alma_app.memory.records import to_plain
-from alma_app.memory.repository import store_errors
+from alma_app.memory.records import check_memory, to_plain
 from alma_app.memory.types import MEMORY_CLASSES, MEMORY_TYPES, Memory
 
 if TYPE_CHECKING:
@@ -305,9 +304,7 @@ def _check_ids(alma: ALMA, memories: Sequence[Memory], where: Sequence[str]) -> 
         if memory.id in seen:
             raise RecordError(at, "id", f"{memory.id!r} is also the id of {seen[memory.id]}")
         seen[memory.id] = at
-    with store_errors():
-        rows = alma.store.get("memories", list(seen), columns=["id", "project_id"])
-    for row in rows:
+    for row in alma.repo.rows(list(seen), ["id", "project_id"]):
         if row["project_id"] != alma.project_id:
             raise RecordError(
                 seen[row["id"]],
@@ -319,17 +316,14 @@ def _check_ids(alma: ALMA, memories: Sequence[Memory], where: Sequence[str]) -> 
 
 def _existing_rows(alma: ALMA, ids: list[str]) -> list[dict[str, Any]]:
     """This project's rows that the import will replace, whole (to undo a failed import)."""
-    with store_errors():
-        return alma.store.get("memories", ids)
+    return alma.repo.rows(ids)
 
 
 def _undo(alma: ALMA, written: Sequence[Memory], before: list[dict[str, Any]]) -> None:
     """Put the store back as it was before a failed import (best effort, then re-raise)."""
     replaced = {row["id"] for row in before}
-    with contextlib.suppress(AlmaError), store_errors():
-        alma.store.delete("memories", [m.id for m in written if m.id not in replaced])
-        if before:
-            alma.store.upsert("memories", before)
+    with contextlib.suppress(AlmaError):
+        alma.repo.put_back([m.id for m in written if m.id not in replaced], before)
 
 
 def _vectors_for(

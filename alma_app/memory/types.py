@@ -5,41 +5,19 @@ Names follow the original alma-memory package so that its users' code keeps work
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, ClassVar
+
+from alma_app.memory.prompt import render_prompt
+from alma_app.values import new_id as new_id
+from alma_app.values import set_clock as set_clock
+from alma_app.values import utcnow
 
 MEMORY_TYPES = ("heuristic", "outcome", "preference", "domain_knowledge", "anti_pattern")
 STATUSES = ("pending", "approved", "rejected")
 # What an add_* call did with the caller's words (Memory.write_result; see alma_app.writes).
 WRITE_RESULTS = ("created", "reinforced", "superseded", "contradiction_flagged")
-
-
-def _system_now() -> datetime:
-    return datetime.now(UTC)
-
-
-_clock: Callable[[], datetime] = _system_now
-
-
-def utcnow() -> datetime:
-    """The current time, timezone-aware; the process's clock (see set_clock)."""
-    return _clock()
-
-
-def set_clock(now: Callable[[], datetime] | None) -> Callable[[], datetime]:
-    """Replace the clock every timestamp and decay reads (None restores the system clock);
-    returns the previous one. Exists so simulations (benchmarks/learning_curve.py) and tests
-    can live through months of a calendar in seconds."""
-    global _clock
-    previous, _clock = _clock, now or _system_now
-    return previous
-
-
-def new_id() -> str:
-    return uuid.uuid4().hex
 
 
 @dataclass(frozen=True)
@@ -304,8 +282,6 @@ class MemorySlice:
 
     def to_prompt(self, max_tokens: int = 2000) -> str:
         """Clean Markdown sections that fit the token budget without cutting an item in half."""
-        from alma_app.memory.prompt import render_prompt
-
         return render_prompt(self, max_tokens=max_tokens)
 
 

@@ -9,25 +9,19 @@ flushed when a process is killed are lost, and retrieve never waits for a write.
 from __future__ import annotations
 
 import atexit
-import json
 import logging
 import threading
 from collections import Counter
-from typing import TYPE_CHECKING
 
-from alma_app.memory.types import new_id, utcnow
-
-if TYPE_CHECKING:
-    from store import LanceStore
+from alma_app.events import EventLog
 
 log = logging.getLogger(__name__)
 FLUSH_SECONDS = 5.0
 
 
 class UsageRecorder:
-    def __init__(self, store: LanceStore, project_id: str, interval: float = FLUSH_SECONDS):
-        self._store = store
-        self._project_id = project_id
+    def __init__(self, events: EventLog, interval: float = FLUSH_SECONDS):
+        self._events = events
         self._interval = interval
         self._counts: Counter[tuple[str, str]] = Counter()
         self._lock = threading.Lock()
@@ -57,24 +51,12 @@ class UsageRecorder:
             counts, self._counts = self._counts, Counter()
         if not counts:
             return 0
-        now = utcnow()
         rows = [
-            {
-                "id": new_id(),
-                "at": now,
-                "project_id": self._project_id,
-                "entity": "usage",
-                "entity_id": memory_id,
-                "action": "retrieve",
-                "actor": agent,
-                "before": None,
-                "after": json.dumps({"count": count}),
-                "reason": None,
-            }
+            (memory_id, "retrieve", agent, None, {"count": count}, None)
             for (memory_id, agent), count in counts.items()
         ]
         try:
-            self._store.add("events", rows)
+            self._events.append_raw("usage", rows)
         except Exception:
             log.warning("could not record %d retrieval counts", len(rows), exc_info=True)
             return 0

@@ -1,15 +1,15 @@
-"""Loading handoffs from JSONL records (sample_data/handoffs.jsonl); SessionManager inherits it."""
+"""Loading handoffs from JSONL records (sample_data/handoffs.jsonl): SessionManager.importer."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from alma_app.errors import ValidationError
-from alma_app.memory.repository import check_confidence, check_text, store_errors
-from alma_app.memory.types import utcnow
+from alma_app.checks import check_confidence, check_text, check_text_list
+from alma_app.errors import ValidationError, store_errors
+from alma_app.events import HUMAN
 from alma_app.sessions.types import LAST_OUTCOMES, SessionHandoff, SessionRecord
-from alma_app.tracking import HUMAN, check_text_list, days_ago, log_events
+from alma_app.values import days_ago, utcnow
 
 if TYPE_CHECKING:
     from alma_app.sessions.manager import SessionManager
@@ -49,9 +49,12 @@ def check_test_status(value: Any) -> dict[str, int]:
 
 
 class HandoffImporter:
-    """Mixin of SessionManager: many ended sessions and their handoffs in one commit."""
+    """Many ended sessions of a manager's project, and their handoffs, in one commit."""
 
-    def import_handoffs(self: SessionManager, records: Sequence[dict[str, Any]]) -> int:
+    def __init__(self, manager: SessionManager) -> None:
+        self.manager = manager
+
+    def import_handoffs(self, records: Sequence[dict[str, Any]]) -> int:
         """Load sample_data/handoffs.jsonl-style records: one ended session and its handoff
         each, keyed by session_id so re-importing replaces rather than duplicates."""
         if isinstance(records, dict | str) or not isinstance(records, Sequence):
@@ -64,23 +67,20 @@ class HandoffImporter:
             handoffs.append(handoff)
         if not handoffs:
             return 0
-        vectors = self.alma.embedder.embed([h.text() for h in handoffs])
+        manager = self.manager
+        vectors = manager.context.embedder.embed([h.text() for h in handoffs])
         with store_errors():
-            self.store.upsert("sessions", [s.to_row() for s in sessions])
-            self.store.upsert(
+            manager.store.upsert("sessions", [s.to_row() for s in sessions])
+            manager.store.upsert(
                 "handoffs", [h.to_row(v) for h, v in zip(handoffs, vectors, strict=True)]
             )
-        log_events(
-            self.alma,
-            self.project_id,
+        manager.events.append(
             "handoff",
             [(h.id, "import", HUMAN, None, h.as_dict(), "import_handoffs") for h in handoffs],
         )
         return len(handoffs)
 
-    def _from_record(
-        self: SessionManager, n: int, record: Any, now: Any
-    ) -> tuple[SessionRecord, SessionHandoff]:
+    def _from_record(self, n: int, record: Any, now: Any) -> tuple[SessionRecord, SessionHandoff]:
         where = f"records[{n}]"
         known = RECORD_KEYS
         if not isinstance(record, dict):
@@ -98,7 +98,7 @@ class HandoffImporter:
                 raise ValidationError("last_outcome", f"must be one of {LAST_OUTCOMES}")
             session = SessionRecord(
                 id=session_id,
-                project_id=self.project_id,
+                project_id=self.manager.project_id,
                 agent=agent,
                 goal=check_text("goal", record.get("goal")),
                 status="ended",
@@ -111,7 +111,7 @@ class HandoffImporter:
             )
             handoff = SessionHandoff(
                 id=f"handoff-{session_id}",
-                project_id=self.project_id,
+                project_id=self.manager.project_id,
                 agent=agent,
                 session_id=session_id,
                 goal=session.goal,

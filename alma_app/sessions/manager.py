@@ -14,15 +14,17 @@ Errors: ValidationError for bad arguments, NotFoundError for an unknown session 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import store as st
 from alma_app.board.tracker import ProgressTracker
-from alma_app.errors import NotFoundError, ValidationError
-from alma_app.memory import scoring as retrieval
+from alma_app.checks import check_confidence, check_limit, check_text, check_text_list
+from alma_app.context import CoreContext
+from alma_app.errors import NotFoundError, ValidationError, store_errors
+from alma_app.memory import hybrid, scoring
 from alma_app.memory.prompt import sanitize
-from alma_app.memory.repository import check_confidence, check_text, store_errors
-from alma_app.memory.types import utcnow
+from alma_app.memory.service import MemoryService
+from alma_app.memory.types import MemoryPage, MemorySlice
 from alma_app.sessions.importing import HandoffImporter, check_test_status
 from alma_app.sessions.types import (
     LAST_OUTCOMES,
@@ -31,27 +33,58 @@ from alma_app.sessions.types import (
     SessionRecord,
     render_handoff,
 )
-from alma_app.tracking import check_text_list, log_events, resolve_alma
-
-if TYPE_CHECKING:
-    from alma_app.api import ALMA
+from alma_app.values import utcnow
 
 __all__ = ["SessionContext", "SessionHandoff", "SessionManager", "SessionRecord"]
 
 
 def _check_limit(limit: Any) -> int:
-    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 1000:
-        raise ValidationError("limit", f"must be an integer from 1 to 1000, got {limit!r}")
-    return limit
+    return check_limit("limit", limit, 1, 1000)
 
 
-class SessionManager(HandoffImporter):
-    """Sessions and handoffs of one project, persisted in the ALMA store."""
+class Recall(Protocol):
+    """The memories a new session starts with: an ALMA handle, or a MemoryService."""
 
-    def __init__(self, project_id: str, alma: ALMA | None = None) -> None:
-        self.project_id, self.alma = resolve_alma(project_id, alma)
-        self.store = self.alma.store
-        self.progress = ProgressTracker(self.project_id, alma=self.alma)
+    def retrieve(self, task: str, agent: str) -> MemorySlice: ...
+
+    def list_memories(self, *, agent: str, memory_type: str, limit: int) -> MemoryPage: ...
+
+
+class HasRecall(Recall, Protocol):
+    context: CoreContext
+
+
+class SessionManager:
+    """Sessions and handoffs of one project, persisted in the ALMA store.
+
+    Given an ALMA handle it works in that store and starts sessions with its memories; given
+    neither a handle nor a context, it opens the store .alma/config.yaml names.
+    """
+
+    def __init__(
+        self,
+        project_id: str,
+        alma: HasRecall | None = None,
+        *,
+        context: CoreContext | None = None,
+        recall: Recall | None = None,
+    ) -> None:
+        self.project_id = check_text("project_id", project_id)
+        if context is None:
+            context = alma.context if alma is not None else CoreContext.from_config()
+        if recall is None:
+            recall = alma if alma is not None else MemoryService(context)
+        self.alma = alma
+        self.context = context
+        self.recall = recall
+        self.store = context.store
+        self.events = context.events.for_project(project_id)
+        self.progress = ProgressTracker(project_id, context=context)
+        self.importer = HandoffImporter(self)
+
+    def import_handoffs(self, records: Sequence[dict[str, Any]]) -> int:
+        """Load handoff records (see HandoffImporter.import_handoffs)."""
+        return self.importer.import_handoffs(records)
 
     def _scope(self, agent: str | None = None) -> st.Filter:
         parts: list[st.Filter | None] = [st.Eq("project_id", self.project_id)]
@@ -67,17 +100,12 @@ class SessionManager(HandoffImporter):
         check_text("agent", agent)
         check_text("goal", goal)
         previous = self.get_latest_handoff(agent)
-        memories = self.alma.retrieve(goal, agent)
-        outcomes = self.alma.list_memories(agent=agent, memory_type="outcome", limit=5).items
+        memories = self.recall.retrieve(goal, agent)
+        outcomes = self.recall.list_memories(agent=agent, memory_type="outcome", limit=5).items
         session = SessionRecord(project_id=self.project_id, agent=agent, goal=goal)
         with store_errors():
             self.store.add("sessions", [session.to_row()])
-        log_events(
-            self.alma,
-            self.project_id,
-            "session",
-            [(session.id, "start", agent, None, {"goal": goal}, None)],
-        )
+        self.events.append("session", [(session.id, "start", agent, None, {"goal": goal}, None)])
         return SessionContext(
             session_id=session.id,
             agent=agent,
@@ -139,11 +167,8 @@ class SessionManager(HandoffImporter):
         session.updated_at = utcnow()
         with store_errors():
             self.store.upsert("sessions", [session.to_row()])
-        log_events(
-            self.alma,
-            self.project_id,
-            "session",
-            [(session.id, "update", agent, before, session.to_row(), None)],
+        self.events.append(
+            "session", [(session.id, "update", agent, before, session.to_row(), None)]
         )
         return session
 
@@ -209,15 +234,12 @@ class SessionManager(HandoffImporter):
             created_at=now,
         )
         session.status, session.ended_at, session.updated_at = "ended", now, now
-        vector = self.alma.embedder.embed([handoff.text()])[0]
+        vector = self.context.embedder.embed([handoff.text()])[0]
         with store_errors():
             self.store.add("handoffs", [handoff.to_row(vector)])
             self.store.upsert("sessions", [session.to_row()])
-        log_events(
-            self.alma,
-            self.project_id,
-            "handoff",
-            [(handoff.id, "create", agent, None, handoff.as_dict(), None)],
+        self.events.append(
+            "handoff", [(handoff.id, "create", agent, None, handoff.as_dict(), None)]
         )
         return handoff
 
@@ -275,26 +297,21 @@ class SessionManager(HandoffImporter):
         where = self._scope(agent)
         depth = max(limit * 4, 20)
         columns = [c for c in self.store.schema("handoffs").names if c != "vector"]
-        vector = self.alma.embedder.embed([query])[0]
-        with store_errors():
-            near = self.store.vector_search(
-                "handoffs", vector, where=where, limit=depth, columns=columns
-            )
-            lexical = self.store.text_search(
-                "handoffs", query, where=where, limit=depth, columns=columns
-            )
-        weights = self.alma.settings.retrieval
-        merged = retrieval.merge_hits(
-            [(r["id"], r["_distance"]) for r in near],
-            [(r["id"], r["_score"]) for r in lexical],
-            min_similarity=weights.min_similarity,
+        weights = self.context.settings.retrieval
+        hits = hybrid.fetch(
+            self.store,
+            self.context.embedder,
+            "handoffs",
+            query,
+            where,
+            limit=depth,
+            columns=columns,
+            weights=weights,
         )
-        rows = {r["id"]: r for r in [*lexical, *near]}
-        best_bm25 = max((r["_score"] for r in lexical), default=0.0)
-        scores = {i: retrieval.relevance(c, best_bm25, weights) for i, c in merged.items()}
+        scores = {i: scoring.relevance(c, hits.best_bm25, weights) for i, c in hits.merged.items()}
         found = []
         for handoff_id in sorted(scores, key=lambda i: -scores[i])[:limit]:
-            handoff = SessionHandoff.from_row(rows[handoff_id])
+            handoff = SessionHandoff.from_row(hits.rows[handoff_id])
             handoff.score = scores[handoff_id]
             found.append(handoff)
         return found

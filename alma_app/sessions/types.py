@@ -11,8 +11,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from alma_app.memory.prompt import sanitize
-from alma_app.memory.types import new_id, utcnow
-from alma_app.tracking import dumps, loads, parse_time
+from alma_app.values import dumps, loads, new_id, parse_time, utcnow
 
 if TYPE_CHECKING:
     from alma_app.board.types import ProgressSummary
