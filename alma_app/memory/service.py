@@ -11,6 +11,7 @@ from typing import Any
 import store as st
 from alma_app.checks import check_bool, check_int, check_limit, check_text
 from alma_app.context import CoreContext
+from alma_app.embeddings import Embedder
 from alma_app.errors import ValidationError
 from alma_app.memory.consistency import repair_events
 from alma_app.memory.filters import memory_filter, memory_stats
@@ -41,6 +42,14 @@ class MemoryService:
         self.usage = UsageRecorder(context.events)
         self.retriever = Retriever(self.repo, self.searcher, self.learner, self.scope, self.usage)
         repair_events(self.repo)
+
+    @property
+    def project_id(self) -> str:
+        return self.context.project_id
+
+    @property
+    def embedder(self) -> Embedder:
+        return self.context.embedder
 
     def retrieve(
         self, task: str, agent: str, top_k: int = 5, user_id: str | None = None

@@ -13,7 +13,7 @@ import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import fields
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import pyarrow as pa
@@ -25,7 +25,23 @@ from alma_app.memory.records import check_memory, to_plain
 from alma_app.memory.types import MEMORY_CLASSES, MEMORY_TYPES, Memory
 
 if TYPE_CHECKING:
-    from alma_app.api import ALMA
+    from alma_app.embeddings import Embedder
+    from alma_app.memory.repository import MemoryRepository
+    from alma_app.memory.types import MemoryPage
+
+
+class Memories(Protocol):
+    """What export and import work through: an ALMA handle or a MemoryService (the repository
+    for reads and writes, list_memories for a filtered export)."""
+
+    repo: MemoryRepository
+    embedder: Embedder
+
+    @property
+    def project_id(self) -> str: ...
+
+    def list_memories(self, **filters: Any) -> MemoryPage: ...
+
 
 FORMATS = ("jsonl", "parquet")
 BATCH = 500
@@ -42,7 +58,7 @@ def plain_record(memory: Memory, vector: np.ndarray | None) -> dict[str, Any]:
 
 
 def iter_export(
-    alma: ALMA,
+    alma: Memories,
     memory_ids: Sequence[str] | None = None,
     *,
     include_embeddings: bool = True,
@@ -71,7 +87,7 @@ def iter_export(
 
 
 def export_bytes(
-    alma: ALMA,
+    alma: Memories,
     fmt: str,
     memory_ids: Sequence[str] | None = None,
     *,
@@ -88,7 +104,7 @@ def export_bytes(
 
 
 def write_export(
-    alma: ALMA,
+    alma: Memories,
     target: str | Path | IO[bytes],
     fmt: str,
     memory_ids: Sequence[str] | None = None,
@@ -237,7 +253,7 @@ def memory_from_record(record: dict[str, Any], project_id: str) -> Memory:
 
 
 def import_records(
-    alma: ALMA,
+    alma: Memories,
     records: Sequence[dict[str, Any]],
     *,
     actor: str = "import",
@@ -297,7 +313,7 @@ def _detail(exc: ValidationError) -> str:
     return str(exc).removeprefix(f"{exc.argument}: ")
 
 
-def _check_ids(alma: ALMA, memories: Sequence[Memory], where: Sequence[str]) -> None:
+def _check_ids(alma: Memories, memories: Sequence[Memory], where: Sequence[str]) -> None:
     """Refuse an id given twice in the file, or one that is another project's memory."""
     seen: dict[str, str] = {}
     for at, memory in zip(where, memories, strict=False):
@@ -314,12 +330,12 @@ def _check_ids(alma: ALMA, memories: Sequence[Memory], where: Sequence[str]) -> 
             )
 
 
-def _existing_rows(alma: ALMA, ids: list[str]) -> list[dict[str, Any]]:
+def _existing_rows(alma: Memories, ids: list[str]) -> list[dict[str, Any]]:
     """This project's rows that the import will replace, whole (to undo a failed import)."""
     return alma.repo.rows(ids)
 
 
-def _undo(alma: ALMA, written: Sequence[Memory], before: list[dict[str, Any]]) -> None:
+def _undo(alma: Memories, written: Sequence[Memory], before: list[dict[str, Any]]) -> None:
     """Put the store back as it was before a failed import (best effort, then re-raise)."""
     replaced = {row["id"] for row in before}
     with contextlib.suppress(AlmaError):
@@ -327,7 +343,7 @@ def _undo(alma: ALMA, written: Sequence[Memory], before: list[dict[str, Any]]) -
 
 
 def _vectors_for(
-    alma: ALMA, memories: list[Memory], records: Sequence[dict[str, Any]], where: Sequence[str]
+    alma: Memories, memories: list[Memory], records: Sequence[dict[str, Any]], where: Sequence[str]
 ) -> np.ndarray:
     """One vector per memory: the record's embedding when its dimension matches, else computed.
 
