@@ -6,8 +6,8 @@ memories = alma.retrieve(task="Test the login form", agent="helena", top_k=5)
 prompt = memories.to_prompt()
 """
 
-import importlib
-import sys
+import importlib as _importlib
+import sys as _sys
 
 from alma_app.api import ALMA
 from alma_app.board.tracker import ProgressTracker
@@ -48,7 +48,7 @@ from alma_app.sessions.manager import SessionManager
 # old name (`from alma_app.writes import Contradiction`) finds the new module. The documented
 # paths (alma_app.types, .progress, .session, .domains) and .progress_strategies (pages/
 # import it) are real files.
-MOVED = {
+_MOVED = {
     "consistency": "alma_app.memory.consistency",
     "context_boost": "alma_app.memory.context_boost",
     "evidence": "alma_app.memory.evidence",
@@ -74,10 +74,12 @@ MOVED = {
     "session_types": "alma_app.sessions.types",
     "domains_builtin": "alma_app.harness.builtin",
 }
-for _old, _new in MOVED.items():
-    sys.modules[f"{__name__}.{_old}"] = importlib.import_module(_new)
-    globals()[_old] = sys.modules[_new]
+for _old, _new in _MOVED.items():
+    _sys.modules[f"{__name__}.{_old}"] = _importlib.import_module(_new)
+    globals()[_old] = _sys.modules[_new]
 del _old, _new
+# The documented paths are attributes after `import alma_app`, as they were before the move.
+from alma_app import domains, progress, progress_strategies, session, types  # noqa: E402, F401
 
 __all__ = [
     "ALMA",

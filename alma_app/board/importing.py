@@ -14,7 +14,7 @@ from alma_app.board.rules import validate_item
 from alma_app.board.types import WORK_STATUSES, WorkItem
 from alma_app.checks import check_number, check_text
 from alma_app.errors import NotFoundError, ValidationError
-from alma_app.events import HUMAN
+from alma_app.events import HUMAN, EventEntry
 from alma_app.values import days_ago, utcnow
 
 if TYPE_CHECKING:
@@ -49,25 +49,19 @@ RECORD_KEYS = {
 
 
 class ItemImporter:
-    """Creates many items of a tracker's project in one commit."""
+    """Builds and checks many items of a tracker's project; the tracker writes them (one commit)
+    with the events returned."""
 
     def __init__(self, tracker: ProgressTracker) -> None:
         self.tracker = tracker
 
-    def create_from_list(
-        self,
-        items: str | Sequence[dict[str, Any]],
-        agent: str | None = None,
-        item_type: str = "task",
-        priority: int = 50,
-    ) -> list[WorkItem]:
+    def from_markdown(
+        self, items: str, agent: str | None, item_type: str, priority: int
+    ) -> tuple[list[WorkItem], list[EventEntry]]:
         """One item per line of a Markdown list; nested lines become children (parent_id).
 
-        `- [x] title` creates a done item. Lines that are not list items (headings, prose) are
-        skipped. The original's list of dicts (create_work_item arguments) is accepted too.
-        """
-        if not isinstance(items, str):
-            return [self.tracker.create_work_item(**{"agent": agent, **dict(d)}) for d in items]
+        `- [x] title` makes a done item. Lines that are not list items (headings, prose) are
+        skipped."""
         check_text("items", items)
         now = utcnow()
         created: list[WorkItem] = []
@@ -98,17 +92,14 @@ class ItemImporter:
         for item in created:
             validate_item(item, board)
         actor = agent or HUMAN
-        self.tracker.save(
-            created, [(i.id, "create", actor, None, i.as_dict(), None) for i in created]
-        )
-        return created
+        return created, [(i.id, "create", actor, None, i.as_dict(), None) for i in created]
 
-    def import_items(self, records: Sequence[dict[str, Any]], *, actor: str = HUMAN) -> int:
-        """Load sample_data/work_items.jsonl-style records, keeping their ids (re-importing
+    def from_records(
+        self, records: Sequence[dict[str, Any]], actor: str
+    ) -> tuple[list[WorkItem], list[EventEntry]]:
+        """Items from sample_data/work_items.jsonl-style records, keeping their ids (re-importing
         replaces the same rows instead of adding copies). `*_days_ago` are relative to now.
-
-        All records are checked before anything is written. Returns how many were stored.
-        """
+        All records are checked before any is returned."""
         if isinstance(records, dict | str) or not isinstance(records, Sequence):
             raise ValidationError("records", "expected a list of work item records")
         now = utcnow()
@@ -124,8 +115,7 @@ class ItemImporter:
         events = [
             (i.id, "import", actor, previous.get(i.id), i.as_dict(), "import_items") for i in items
         ]
-        self.tracker.save(items, events)
-        return len(items)
+        return items, events
 
     def _item_from_record(self, n: int, record: Any, now: Any) -> WorkItem:
         where = f"records[{n}]"

@@ -15,7 +15,7 @@ then age (older first), then id, so the choice is deterministic.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 
 from alma_app.board.types import WorkItem
@@ -83,3 +83,13 @@ def choose(strategy: str, candidates: list[WorkItem], board: list[WorkItem]) -> 
     else:
         raise ValueError(strategy)
     return min(candidates, key=key)
+
+
+def actionable(board: Sequence[WorkItem], agent: str | None = None) -> list[WorkItem]:
+    """Pending items whose dependencies are all done (for an agent: its own and unassigned)."""
+    status_of = {i.id: i.status for i in board}
+    return [
+        i
+        for i in board
+        if is_actionable(i, status_of) and (agent is None or i.agent in (agent, None))
+    ]

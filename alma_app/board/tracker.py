@@ -28,7 +28,7 @@ from alma_app.board.rules import (
     freed_by,
     validate_item,
 )
-from alma_app.board.strategies import STRATEGIES, choose, is_actionable
+from alma_app.board.strategies import STRATEGIES, actionable, choose
 from alma_app.board.types import (
     WORK_STATUSES,
     ProgressSummary,
@@ -170,7 +170,7 @@ class ProgressTracker:
 
     # ------------------------------------------------------------------ writing
 
-    def save(self, items: Sequence[WorkItem], events: Sequence[EventEntry]) -> None:
+    def _save(self, items: Sequence[WorkItem], events: Sequence[EventEntry]) -> None:
         """Write items (already validated) and their events: the work_items table's one door."""
         with store_errors():
             self.store.upsert("work_items", [to_row(i) for i in items])
@@ -183,18 +183,26 @@ class ProgressTracker:
         item_type: str = "task",
         priority: int = 50,
     ) -> list[WorkItem]:
-        """One item per line of a Markdown list (see ItemImporter.create_from_list)."""
-        return self.importer.create_from_list(items, agent, item_type, priority)
+        """One item per line of a Markdown list (see ItemImporter.from_markdown), in one commit;
+        the original's list of dicts (create_work_item arguments) is accepted too."""
+        if not isinstance(items, str):
+            return [self.create_work_item(**{"agent": agent, **dict(d)}) for d in items]
+        created, events = self.importer.from_markdown(items, agent, item_type, priority)
+        self._save(created, events)
+        return created
 
     def expand_to_items(
         self, text: str, item_type: str = "task", agent: str | None = None
     ) -> list[WorkItem]:
         """The original's name for creating items from a Markdown list."""
-        return self.importer.create_from_list(text, agent=agent, item_type=item_type)
+        return self.create_from_list(text, agent=agent, item_type=item_type)
 
     def import_items(self, records: Sequence[dict[str, Any]], *, actor: str = HUMAN) -> int:
-        """Load work item records keeping their ids (see ItemImporter.import_items)."""
-        return self.importer.import_items(records, actor=actor)
+        """Load work item records keeping their ids (see ItemImporter.from_records); all are
+        checked before anything is written. Returns how many were stored."""
+        items, events = self.importer.from_records(records, actor)
+        self._save(items, events)
+        return len(items)
 
     def create_work_item(
         self,
@@ -234,7 +242,7 @@ class ProgressTracker:
             waiting = any(board[d].status != "done" for d in item.blocked_by)
             status = "blocked" if waiting else "pending"
         item.status = check_status(status)
-        self.save(
+        self._save(
             [item], [(item.id, "create", actor or agent or HUMAN, None, item.as_dict(), None)]
         )
         return item
@@ -255,7 +263,7 @@ class ProgressTracker:
         validate_item(item, board)
         item.updated_at = utcnow()
         event = (item.id, "edit", actor or HUMAN, before.as_dict(), item.as_dict(), reason)
-        self.save([item], [event])
+        self._save([item], [event])
         return item
 
     update_work_item = update
@@ -288,7 +296,7 @@ class ProgressTracker:
                 changed.append(new)
                 why = f"unblocked: {item.id} is done"
                 events.append((new.id, "status", who, old.as_dict(), new.as_dict(), why))
-        self.save(changed, events)
+        self._save(changed, events)
         return item
 
     def start_item(self, item_id: str) -> WorkItem:
@@ -304,7 +312,7 @@ class ProgressTracker:
         changed = detach(item_id, {i.id: i for i in self.board()}, utcnow())
         why = f"{item_id} was deleted"
         events = [(new.id, "edit", who, old.as_dict(), new.as_dict(), why) for old, new in changed]
-        self.save([new for _, new in changed], events)  # first, so nothing points at a gap
+        self._save([new for _, new in changed], events)  # first, so nothing points at a gap
         with store_errors():
             self.store.delete("work_items", [item_id])
         self.events.append(ENTITY, [(item_id, "delete", who, item.as_dict(), None, reason)])
@@ -315,31 +323,19 @@ class ProgressTracker:
 
     def get_actionable_items(self, agent: str | None = None) -> list[WorkItem]:
         """Pending items whose dependencies are all done (for an agent: its own and unassigned)."""
-        board = self.board()
-        status_of = {i.id: i.status for i in board}
-        return [
-            i
-            for i in board
-            if is_actionable(i, status_of) and (agent is None or i.agent in (agent, None))
-        ]
+        return actionable(self.board(), agent)
 
     def get_next_item(
         self, agent: str | None = None, strategy: str = "priority"
     ) -> WorkItem | None:
-        """The actionable item to do next by a strategy (see alma_app.progress_strategies)."""
+        """The actionable item to do next by a strategy (see alma_app.board.strategies)."""
         strategy = _STRATEGY_ALIASES.get(strategy, strategy)
         if strategy not in STRATEGIES:
             raise ValidationError("strategy", f"must be one of {STRATEGIES}, got {strategy!r}")
         if agent is not None:
             check_text("agent", agent)
         board = self.board()
-        status_of = {i.id: i.status for i in board}
-        candidates = [
-            i
-            for i in board
-            if is_actionable(i, status_of) and (agent is None or i.agent in (agent, None))
-        ]
-        return choose(strategy, candidates, board)
+        return choose(strategy, actionable(board, agent), board)
 
     def get_progress_summary(self, agent: str | None = None) -> ProgressSummary:
         """Counts per status, completion, success rate, current/next item, blockers, time.
