@@ -8,11 +8,12 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-import store as st
+import alma_store as st
 from alma_app.config import DEFAULT_CONFIG_PATH, Settings, load_settings
 from alma_app.embeddings import Embedder, make_embedder
 from alma_app.errors import ConfigError
 from alma_app.events import EventLog
+from alma_app.memory.tables import TABLES
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class CoreContext:
             store = st.open_store(
                 settings.store_uri,
                 vector_dim=embedder.dim,
+                tables=TABLES,
                 storage_options=settings.storage_options or None,
                 compact_every=settings.compact_every,
                 mirror=settings.search_mirror,

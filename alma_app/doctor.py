@@ -14,11 +14,12 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import store as st
+import alma_store as st
 from alma_app.config import Settings, load_settings, resolve_config_path
 from alma_app.embeddings import MINILM_DIM
 from alma_app.errors import AlmaError
-from store.redact import MASK, secrets_of
+from alma_app.memory.tables import TABLES
+from alma_store.redact import MASK, secrets_of
 
 BACKENDS = {
     "az": "Azure Blob Storage",
@@ -109,6 +110,7 @@ def _check_store(report: Diagnosis, settings: Settings) -> None:
         handle = st.open_store(
             settings.store_uri,
             vector_dim=MINILM_DIM,
+            tables=TABLES,
             storage_options=settings.storage_options or None,
             compact_every=settings.compact_every,
         )

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import store as st
+import alma_store as st
 
 
 class AlmaError(Exception):

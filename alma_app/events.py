@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-import store as st
+import alma_store as st
 from alma_app.errors import store_errors
 from alma_app.values import dumps, new_id, utcnow
 

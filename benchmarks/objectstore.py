@@ -33,8 +33,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from alma_app import ALMA, HashingEmbedder  # noqa: E402
+from alma_store import lance_store  # noqa: E402
 from benchmarks.workload import make_memories, make_queries  # noqa: E402
-from store import lance_store  # noqa: E402
 from tests.objectstore import azurite as emulator  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"

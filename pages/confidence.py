@@ -1,24 +1,16 @@
 """Confidence: how memories decay, which ones will be forgotten soon, and the forget itself."""
 
 from datetime import timedelta
+from functools import partial
 
 import streamlit as st
 
 from alma_app import insights
-from alma_app.errors import AlmaError
 from alma_app.types import Memory
-from alma_app.ui import get_alma, show_error, sidebar
+from alma_app.ui import flash, get_alma, run_action, show_error, show_flash, sidebar
 from alma_app.ui.charts import average_curves_figure, decay_figure, histogram_figure
-from alma_app.ui.kanban import say, show_message
+from alma_app.ui.detail import short_edit_form
 
-# The field a reviewer edits for each memory type (besides the confidence).
-MAIN_FIELD = {
-    "heuristic": "strategy",
-    "anti_pattern": "better_alternative",
-    "outcome": "strategy_used",
-    "preference": "preference",
-    "domain_knowledge": "fact",
-}
 PREVIEW_KEY = "confidence.forget_preview"
 CONFIRM_KEY = "confidence.forget_confirm"
 UNDO_KEY = "confidence.undo"
@@ -30,59 +22,24 @@ def label(memory: Memory) -> str:
     return f"{memory.type.replace('_', ' ')} · {memory.agent or 'user'} · {short}"
 
 
-def validate(memory: Memory, actor: str) -> None:
-    try:
-        alma.validate(memory.id, actor)
-    except AlmaError as exc:
-        say("error", str(exc))
-    else:
-        say("success", f"Validated “{label(memory)}”: its decay clock starts again today.")
+# Actions for run_action (alma_app.ui.state): each returns its message; an AlmaError is flashed.
 
 
-def let_go(memory: Memory, actor: str) -> None:
-    try:
-        alma.delete_memories([memory.id], actor=actor, reason="let go on the Confidence page")
-    except AlmaError as exc:
-        say("error", str(exc))
-    else:
-        st.session_state[UNDO_KEY] = [memory.id]
-        say("success", f"Let go of “{label(memory)}” (archived; it can be restored).")
+def validate(memory: Memory, actor: str) -> str:
+    alma.validate(memory.id, actor)
+    return f"Validated “{label(memory)}”: its decay clock starts again today."
 
 
-def restore(ids: list[str], actor: str) -> None:
-    try:
-        alma.restore(ids, actor)
-    except AlmaError as exc:
-        say("error", str(exc))
-    else:
-        st.session_state.pop(UNDO_KEY, None)
-        say("success", f"Restored {len(ids)} memor{'y' if len(ids) == 1 else 'ies'}.")
+def let_go(memory: Memory, actor: str) -> str:
+    alma.delete_memories([memory.id], actor=actor, reason="let go on the Confidence page")
+    st.session_state[UNDO_KEY] = [memory.id]
+    return f"Let go of “{label(memory)}” (archived; it can be restored)."
 
 
-def edit_form(memory: Memory, actor: str) -> None:
-    field = MAIN_FIELD[memory.type]
-    with st.form(f"edit-{memory.id}"):
-        text = st.text_area(
-            field.replace("_", " ").capitalize(),
-            getattr(memory, field) or "",
-            key=f"edit-{memory.id}-text",
-        )
-        confidence = st.slider(
-            "Stored confidence",
-            0.0,
-            1.0,
-            memory.stored_confidence,
-            0.01,
-            key=f"edit-{memory.id}-confidence",
-        )
-        if st.form_submit_button("Save", type="primary", key=f"edit-{memory.id}-save"):
-            try:
-                alma.update_memory(memory.id, actor=actor, confidence=confidence, **{field: text})
-            except AlmaError as exc:
-                st.error(str(exc))
-            else:
-                say("success", f"Saved “{label(alma.get_memory(memory.id))}”.")
-                st.rerun()
+def restore(ids: list[str], actor: str) -> str:
+    alma.restore(ids, actor)
+    st.session_state.pop(UNDO_KEY, None)
+    return f"Restored {len(ids)} memor{'y' if len(ids) == 1 else 'ies'}."
 
 
 alma = get_alma()
@@ -98,14 +55,14 @@ st.caption(
     f"{decay_settings.domain_knowledge:g}, anti-patterns {decay_settings.anti_pattern:g}). "
     f"Below **{threshold:g}** a memory is forgotten."
 )
-show_message()
+show_flash()
 undo = st.session_state.get(UNDO_KEY)
 if undo:
     st.button(
         f":material/undo: Undo: restore {len(undo)} memories",
         key="undo",
-        on_click=restore,
-        args=(undo, scope.reviewer),
+        on_click=run_action,
+        args=(partial(restore, undo, scope.reviewer),),
     )
 
 with show_error():
@@ -202,16 +159,16 @@ with show_error():
                 ok.button(
                     "Validate",
                     key=f"validate-{memory.id}",
-                    on_click=validate,
-                    args=(memory, scope.reviewer),
+                    on_click=run_action,
+                    args=(partial(validate, memory, scope.reviewer),),
                 )
                 with change.popover("Edit"):
-                    edit_form(memory, scope.reviewer)
+                    short_edit_form(alma, memory, scope.reviewer, key=f"edit-{memory.id}")
                 drop.button(
                     "Let go",
                     key=f"letgo-{memory.id}",
-                    on_click=let_go,
-                    args=(memory, scope.reviewer),
+                    on_click=run_action,
+                    args=(partial(let_go, memory, scope.reviewer),),
                 )
 
     with tab_forget:
@@ -266,7 +223,7 @@ with show_error():
                             if set(result.ids) == set(p_ids)
                             else " (the store changed since the preview)"
                         )
-                        say("success", f"Forgot {result.count} memories{note}.")
+                        flash(f"Forgot {result.count} memories{note}.")
                         st.rerun()
                     if no.button("Cancel", key="forget-cancel"):
                         st.session_state[CONFIRM_KEY] = False

@@ -5,7 +5,7 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from alma_app import analytics
+from alma_app import insights
 from alma_app.ui import get_alma, show_error, show_flash, sidebar, type_label
 
 alma = get_alma()
@@ -64,7 +64,7 @@ with show_error():
     st.dataframe(table, width="stretch")
 
     st.subheader("Memory growth", anchor=False)
-    growth = pd.DataFrame(analytics.memory_growth(alma, scope.agent))
+    growth = pd.DataFrame(insights.memory_growth(alma, scope.agent))
     growth["type"] = growth["type"].map(type_label)
     # Every type on every day, so that the stacked areas only ever grow.
     totals = growth.pivot_table(
@@ -75,7 +75,7 @@ with show_error():
     st.plotly_chart(area, width="stretch")
 
     st.subheader("Recent activity", anchor=False)
-    activity = analytics.recent_activity(alma, limit=25, agent=scope.agent)
+    activity = insights.recent_activity(alma, limit=25, agent=scope.agent)
     if not activity:
         st.caption("Nothing has changed yet.")
     else:

@@ -4,9 +4,9 @@ import streamlit as st
 
 from alma_app import insights
 from alma_app.progress_strategies import STRATEGIES
-from alma_app.ui import get_alma, show_error, sidebar
+from alma_app.ui import get_alma, show_error, show_flash, sidebar
 from alma_app.ui.charts import burndown_figure, status_figure
-from alma_app.ui.kanban import UNASSIGNED, board_view, item_form, show_message, tracker_for
+from alma_app.ui.kanban import UNASSIGNED, board_view, item_form, tracker_for
 
 STRATEGY_HELP = {
     "priority": "the most important actionable item",
@@ -23,7 +23,7 @@ scope = sidebar(alma)
 tracker = tracker_for(alma)
 st.title("Work items")
 st.caption(f"Project **{alma.project_id}** · the board agents and people share")
-show_message()
+show_flash()
 
 with show_error():
     everything = tracker.board()

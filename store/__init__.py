@@ -2,9 +2,13 @@
 
 The core talks to `open_store(...)`'s result only; nothing outside this package imports lancedb
 or duckdb. `memory://` gives the same store in memory for fast tests.
+
+The folder is store/ but the package installs as `alma_store` (pyproject.toml maps the name), so
+a user's own `store/` folder cannot shadow it; inside the package every import is relative.
 """
 
 import os
+from collections.abc import Iterable
 
 # Lance's Rust logger writes WARN lines to stderr for events the store handles itself (a
 # background compaction that lost a race with a write and is retried later). The library must
@@ -12,7 +16,7 @@ import os
 # to be set before lance is first imported: the logger reads it once, at import.
 os.environ.setdefault("LANCE_LOG", "error")
 
-from store.errors import (
+from .errors import (
     InvalidQuery,
     StoreClosed,
     StoreConflict,
@@ -20,16 +24,22 @@ from store.errors import (
     StoreUnavailable,
     VersionConflict,
 )
-from store.filters import And, Eq, Filter, HasAny, In, Or, Range, TextContains, all_of
-from store.lance_store import LanceStore
+from .filters import And, Eq, Filter, HasAny, In, Or, Range, TextContains, all_of
+from .lance_store import LanceStore
+from .tables import ROW_VERSION, VECTOR, TableSpec
 
 
-def open_store(uri: str, *, vector_dim: int, **options: object) -> LanceStore:
-    """Open (creating if needed) the store at a directory, object-store URI or memory://."""
-    return LanceStore(uri, vector_dim=vector_dim, **options)  # type: ignore[arg-type]
+def open_store(
+    uri: str, *, vector_dim: int, tables: Iterable[TableSpec], **options: object
+) -> LanceStore:
+    """Open (creating if needed) the store at a directory, object-store URI or memory://, with
+    the tables the caller defines (created on first use)."""
+    return LanceStore(uri, vector_dim=vector_dim, tables=tables, **options)  # type: ignore[arg-type]
 
 
 __all__ = [
+    "ROW_VERSION",
+    "VECTOR",
     "And",
     "Eq",
     "Filter",
@@ -43,6 +53,7 @@ __all__ = [
     "StoreConflict",
     "StoreError",
     "StoreUnavailable",
+    "TableSpec",
     "TextContains",
     "VersionConflict",
     "all_of",

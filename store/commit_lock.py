@@ -17,7 +17,7 @@ docs/scaling.md); there the store relies on Lance's protocol and on group commit
 
 The lock file also carries a stamp: the table version the last commit made under the lock, by
 any process. A writer that finds its own last version there knows no other locked writer has
-committed since, so its table handle is current without asking Lance (see LanceStore._append).
+committed since, so its table handle is current without asking Lance (see store/commits.py).
 """
 
 from __future__ import annotations

@@ -21,32 +21,40 @@ How the check is made atomic:
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pyarrow as pa
 
-from store import schemas
-from store.commit_lock import CommitLock
-from store.errors import InvalidQuery, VersionConflict
-from store.filters import In, to_lance
-from store.reads import IDS_PER_WHERE, chunks
-
-if TYPE_CHECKING:
-    from store.lance_store import LanceStore
+from .commit_lock import CommitLock
+from .errors import InvalidQuery, VersionConflict
+from .filters import In, to_lance
+from .handles import TableHandles
+from .reads import IDS_PER_WHERE, chunks
+from .tables import ROW_VERSION
 
 _MATCHES = (
-    f"(target.{schemas.ROW_VERSION} IS NULL AND source.{schemas.ROW_VERSION} = 1) "
-    f"OR target.{schemas.ROW_VERSION} = source.{schemas.ROW_VERSION} - 1"
+    f"(target.{ROW_VERSION} IS NULL AND source.{ROW_VERSION} = 1) "
+    f"OR target.{ROW_VERSION} = source.{ROW_VERSION} - 1"
 )
 
 
 class ConditionalWrites:
-    """update_if / delete_if / add_new / exclusive of one LanceStore (see there)."""
+    """update_if / delete_if / add_new / exclusive of one LanceStore (see there).
 
-    def __init__(self, store: LanceStore, lock: CommitLock | None) -> None:
-        self._store = store
+    `on_commit(table, version)` is told of every commit made here (the compactor counts them).
+    """
+
+    def __init__(
+        self,
+        handles: TableHandles,
+        lock: CommitLock | None,
+        *,
+        on_commit: Callable[[str, int], None],
+    ) -> None:
+        self._handles = handles
+        self._on_commit = on_commit
         self._exact = lock is not None  # a cross-process lock: the check itself is atomic
         self._lock = lock if lock is not None else CommitLock(None)
 
@@ -59,20 +67,20 @@ class ConditionalWrites:
 
     def versions(self, table: str, ids: Sequence[str]) -> dict[str, int]:
         """The current version of each existing row (missing rows are absent)."""
-        tbl = self._store._table(table)
+        tbl = self._handles.table(table)
         tbl.checkout_latest()
-        schema = self._store.schema(table)
+        schema = self._handles.catalog.schema(table)
         out: dict[str, int] = {}
         for chunk in chunks(list(dict.fromkeys(ids)), IDS_PER_WHERE):
             rows = (
                 tbl.search()
                 .where(to_lance(In("id", tuple(chunk)), schema))
-                .select(["id", schemas.ROW_VERSION])
+                .select(["id", ROW_VERSION])
                 .limit(len(chunk))
                 .to_arrow()
                 .to_pylist()
             )
-            out.update({r["id"]: int(r[schemas.ROW_VERSION] or 0) for r in rows})
+            out.update({r["id"]: int(r[ROW_VERSION] or 0) for r in rows})
         return out
 
     def _moved(self, table: str, expected: Mapping[str, int | None]) -> list[str]:
@@ -86,20 +94,19 @@ class ConditionalWrites:
     def update_if(self, table: str, data: pa.Table, expected: Mapping[str, int]) -> int:
         """Replace rows whose version is still `expected[id]`; rows carry expected + 1."""
         ids = data.column("id").to_pylist()
-        new = data.column(schemas.ROW_VERSION).to_pylist()
+        new = data.column(ROW_VERSION).to_pylist()
         if sorted(ids) != sorted(expected) or len(set(ids)) != len(ids):
             raise InvalidQuery("update_if needs one row per expected id, ids distinct")
         if any(v != expected[i] + 1 for i, v in zip(ids, new, strict=True)):
             raise InvalidQuery("each row's version must be its expected version + 1")
-        store = self._store
-        tbl = store._table(table)
+        tbl = self._handles.table(table)
         with self._lock.hold(table):
             # One row: the conditional merge itself is the check (and costs no extra read).
             # Several: check first, so that a conflict writes none of them.
             moved = self._moved(table, expected) if len(ids) > 1 else []
             if moved:
                 raise VersionConflict(table, moved)
-            result = store._with_retries(
+            result = self._handles.with_retries(
                 table,
                 lambda: (
                     tbl.merge_insert("id").when_matched_update_all(where=_MATCHES).execute(data)
@@ -114,9 +121,8 @@ class ConditionalWrites:
         """Delete rows whose version is still `expected[id]`, all or none."""
         if not expected:
             return
-        store = self._store
-        tbl = store._table(table)
-        schema = store.schema(table)
+        tbl = self._handles.table(table)
+        schema = self._handles.catalog.schema(table)
         with self._lock.hold(table):
             moved = self._moved(table, expected)
             if moved:
@@ -124,19 +130,18 @@ class ConditionalWrites:
             result: Any = None
             for chunk in chunks(list(expected), IDS_PER_WHERE):
                 where = to_lance(In("id", tuple(chunk)), schema)
-                result = store._with_retries(table, lambda w=where: tbl.delete(w))
+                result = self._handles.with_retries(table, lambda w=where: tbl.delete(w))
             self._committed(table, result)
 
     def add_new(self, table: str, data: pa.Table) -> None:
         """Append rows none of whose ids exist yet (a restore racing another restore)."""
         ids = data.column("id").to_pylist()
-        store = self._store
-        tbl = store._table(table)
+        tbl = self._handles.table(table)
         with self._lock.hold(table):
             present = sorted(self.versions(table, ids))
             if present:
                 raise VersionConflict(table, present)
-            result = store._with_retries(table, lambda: tbl.add(data))
+            result = self._handles.with_retries(table, lambda: tbl.add(data))
             self._committed(table, result)
 
     def _committed(self, table: str, result: Any) -> None:
@@ -144,6 +149,4 @@ class ConditionalWrites:
         version = int(getattr(result, "version", 0) or 0)
         if self._exact:
             self._lock.set_stamp(table, version)  # 0 (unknown): appenders re-check
-        store = self._store
-        store._committed[table] = max(store._committed.get(table, 0), version)
-        store._compactor.note_write(table, store._committed[table])
+        self._on_commit(table, version)

@@ -14,7 +14,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from store.errors import InvalidQuery
+from .errors import InvalidQuery
 
 Scalar = str | int | float | bool | datetime
 

@@ -30,7 +30,7 @@ from typing import Any
 
 from lancedb.index import FTS, Bitmap, BTree, IvfHnswSq, LabelList
 
-from store import schemas
+from .tables import VECTOR, TableSpec
 
 log = logging.getLogger(__name__)
 # Fragments this big are left alone by compaction; LanceDB's stats call smaller ones "small".
@@ -45,36 +45,30 @@ def is_conflict(exc: BaseException) -> bool:
 
 SCALAR_INDEX_MIN_ROWS = 1_000  # below this a scan is as fast as an index
 
-# Low-cardinality columns that every retrieval filters on: bitmap indexes make the prefilter of a
-# vector search cheap (at 100k memories, about 11 ms instead of 19 ms per search).
-BITMAP_COLUMNS = ("project_id", "agent", "type", "status")
 
-
-def ensure_indexes(tbl: Any, vector_index_min_rows: int) -> None:
-    """Create the id B-tree, filter indexes, the FTS index and (for big tables) the vector index
-    if missing; compaction keeps them current."""
+def ensure_indexes(tbl: Any, spec: TableSpec, vector_index_min_rows: int) -> None:
+    """Create the id B-tree, the spec's filter indexes, its FTS index and (for big tables) the
+    vector index if missing; compaction keeps them current."""
     rows = tbl.count_rows()
     if rows == 0:
         return
     present = {tuple(idx.columns) for idx in tbl.list_indices()}
     if ("id",) not in present:
         tbl.create_index("id", config=BTree(), replace=False)
-    if schemas.VECTOR in tbl.schema.names and rows >= SCALAR_INDEX_MIN_ROWS:
-        for column in BITMAP_COLUMNS:
+    if rows >= SCALAR_INDEX_MIN_ROWS:
+        for column in spec.bitmap_columns:
             if column in tbl.schema.names and (column,) not in present:
                 tbl.create_index(column, config=Bitmap(), replace=False)
-        if "shared_with" in tbl.schema.names and ("shared_with",) not in present:
-            tbl.create_index("shared_with", config=LabelList(), replace=False)
-    if schemas.FTS_COLUMN in tbl.schema.names and (schemas.FTS_COLUMN,) not in present:
-        tbl.create_index(schemas.FTS_COLUMN, config=FTS(with_position=False), replace=False)
-    if (
-        schemas.VECTOR in tbl.schema.names
-        and (schemas.VECTOR,) not in present
-        and rows >= vector_index_min_rows
-    ):
+        for column in spec.label_list_columns:
+            if column in tbl.schema.names and (column,) not in present:
+                tbl.create_index(column, config=LabelList(), replace=False)
+    fts = spec.fts_column
+    if fts is not None and fts in tbl.schema.names and (fts,) not in present:
+        tbl.create_index(fts, config=FTS(with_position=False), replace=False)
+    if VECTOR in tbl.schema.names and (VECTOR,) not in present and rows >= vector_index_min_rows:
         partitions = max(1, int(rows**0.5 / 4))
         tbl.create_index(
-            schemas.VECTOR,
+            VECTOR,
             config=IvfHnswSq(distance_type="cosine", num_partitions=partitions),
             replace=False,
         )
@@ -87,6 +81,7 @@ class Compactor:
         self,
         open_table: Callable[[str], Any],
         *,
+        spec_of: Callable[[str], TableSpec],
         every: int,
         cleanup_older_than: timedelta,
         vector_index_min_rows: int,
@@ -95,6 +90,7 @@ class Compactor:
         tiered: bool = True,
     ) -> None:
         self._open = open_table  # a handle of its own (not the writers') when in the background
+        self._spec_of = spec_of
         self.every = max(1, every)
         self.cleanup_older_than = cleanup_older_than
         self.vector_index_min_rows = vector_index_min_rows
@@ -171,7 +167,7 @@ class Compactor:
                 small = int(tbl.stats()["fragment_stats"]["num_small_fragments"])
                 if small < max(2, self.every // 8):
                     return  # another process compacted already, or there is little to do
-            ensure_indexes(tbl, self.vector_index_min_rows)
+            ensure_indexes(tbl, self._spec_of(table), self.vector_index_min_rows)
             if self.tiered:
                 self._compact_tiered(tbl)
             else:  # memory:// tables have no Lance dataset to call directly

@@ -27,8 +27,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from store import bm25
-from store.filters import And, Eq, Filter, HasAny, In, Or, Range
+from . import bm25
+from .filters import And, Eq, Filter, HasAny, In, Or, Range
 
 MASK_CACHE = 32  # filters remembered per fragment (one per agent view, typically)
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+from .errors import StoreUnavailable
+
 MASK = "***"
 _SECRET_KEY_HINTS = ("key", "secret", "token", "password", "sas", "credential", "signature")
 _URL_SECRETS = re.compile(
@@ -94,3 +96,27 @@ def explain(text: str) -> str | None:
     if status is not None and status >= 400:
         return f"the storage service refused the request ({detail})"
     return None
+
+
+class Failures:
+    """How one store's failures leave it: storage failures as StoreUnavailable with a short,
+    secret-free reason; anything else (a bug, bad input) unchanged unless it leaks a secret."""
+
+    def __init__(self, uri: str, options: Mapping[str, str] | None) -> None:
+        self.uri = uri
+        self._secrets = secrets_of(options)
+
+    def scrub(self, text: str) -> str:
+        return scrub(text, self._secrets)
+
+    def leaks(self, exc: BaseException) -> bool:
+        return self.scrub(str(exc)) != str(exc)
+
+    def translate(self, exc: BaseException, doing: str = "") -> BaseException:
+        """A storage failure as StoreUnavailable; any other error is returned as it is."""
+        text = str(exc)
+        reason = explain(text)
+        if reason is None and not isinstance(exc, OSError) and not self.leaks(exc):
+            return exc  # not a storage failure: a bug or bad input, keep it as it is
+        reason = reason or self.scrub(text)[:1000]
+        return StoreUnavailable(self.uri, f"{doing}{reason}")

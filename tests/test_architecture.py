@@ -27,7 +27,7 @@ def files(folder: str) -> list[Path]:
 
 def test_pages_never_touch_the_store_or_databases():
     for path in [*files("pages"), ROOT / "streamlit_app.py"]:
-        bad = imported_modules(path) & {"store", "lancedb", "duckdb", "lance"}
+        bad = imported_modules(path) & {"store", "alma_store", "lancedb", "duckdb", "lance"}
         assert not bad, f"{path.name} imports {bad}"
 
 
@@ -216,6 +216,8 @@ def test_no_module_in_alma_app_is_over_the_size_bound():
 # the UI sit above and may import any of it).
 GROUND = {"errors", "config", "checks", "values", "decay", "embeddings", "onnx_minilm"}
 GROUND |= {"events", "context"}
+# Every table's definition (it imports only the store): ground, though it lives in memory/.
+TABLE_DEFINITIONS = "alma_app.memory.tables"
 MAY_IMPORT = {
     "ground": {"ground", "store"},
     "memory": {"ground", "memory", "store"},
@@ -228,7 +230,7 @@ def layer(module: str) -> str | None:
     parts = module.split(".")
     if parts[0] == "store":
         return "store"
-    if len(parts) > 1 and parts[1] in GROUND:
+    if (len(parts) > 1 and parts[1] in GROUND) or module == TABLE_DEFINITIONS:
         return "ground"
     if len(parts) > 1 and parts[1] in MAY_IMPORT:
         return parts[1]

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-import store as st
+import alma_store as st
 from alma_app.board.importing import ItemImporter
 from alma_app.board.rules import (
     apply_transition,

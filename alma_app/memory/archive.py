@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import store as st
+import alma_store as st
 from alma_app.errors import store_errors
 
 

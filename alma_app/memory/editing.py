@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import store as st
+import alma_store as st
 from alma_app.checks import check_confidence, check_ids, check_text
 from alma_app.errors import ConflictError, MemoryNotFound, ValidationError
 from alma_app.events import HUMAN

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-import store as st
+import alma_store as st
 from alma_app.checks import check_confidence, check_int, check_text
 from alma_app.errors import ValidationError, store_errors
 from alma_app.memory.types import MEMORY_TYPES, STATUSES

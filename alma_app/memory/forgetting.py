@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import store as st
+import alma_store as st
 from alma_app import decay
 from alma_app.checks import check_confidence, check_id_list, check_limit, check_text, utc
 from alma_app.errors import ConflictError, MemoryNotFound, ValidationError

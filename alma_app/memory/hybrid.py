@@ -12,7 +12,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import store as st
+import alma_store as st
 from alma_app.config import RetrievalWeights
 from alma_app.embeddings import Embedder
 from alma_app.errors import store_errors

@@ -42,7 +42,7 @@ from typing import Any
 
 import numpy as np
 
-import store as st
+import alma_store as st
 from alma_app.checks import check_choice, check_int, check_text
 from alma_app.memory.evidence import laplace, supported
 from alma_app.memory.matching import ERROR_MATCH_MIN_STRATEGY as ERROR_MATCH_MIN_STRATEGY

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-import store as st
+import alma_store as st
 from alma_app.memory import novelty
 from alma_app.memory.repository import MemoryRepository
 from alma_app.memory.types import Outcome

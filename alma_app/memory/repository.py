@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-import store as st
+import alma_store as st
 from alma_app import decay
 from alma_app.checks import MAX_TEXT_CHARS as MAX_TEXT_CHARS
 from alma_app.checks import check_confidence as check_confidence

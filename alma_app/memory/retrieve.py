@@ -12,7 +12,7 @@ import time
 from collections import OrderedDict
 from dataclasses import replace
 
-import store as st
+import alma_store as st
 from alma_app.checks import check_limit, check_text
 from alma_app.memory.focus import ADVICE_TYPES, focused, task_type_of
 from alma_app.memory.learning import Learner

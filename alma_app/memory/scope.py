@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import store as st
+import alma_store as st
 from alma_app.checks import check_text
 from alma_app.config import Settings
 from alma_app.errors import ScopeViolation

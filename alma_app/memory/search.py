@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-import store as st
+import alma_store as st
 from alma_app import decay
 from alma_app.config import RetrievalWeights
 from alma_app.memory import context_boost, links

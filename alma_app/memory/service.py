@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import store as st
+import alma_store as st
 from alma_app.checks import check_bool, check_int, check_limit, check_text
 from alma_app.context import CoreContext
 from alma_app.embeddings import Embedder

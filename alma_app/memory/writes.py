@@ -23,7 +23,7 @@ from typing import TypeVar, cast
 
 import numpy as np
 
-import store as st
+import alma_store as st
 from alma_app.errors import MemoryNotFound, ValidationError
 from alma_app.memory import links, novelty
 from alma_app.memory.repository import MemoryRepository, check_text, store_errors

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-import store as st
+import alma_store as st
 from alma_app.board.tracker import ProgressTracker
 from alma_app.checks import check_confidence, check_limit, check_text, check_text_list
 from alma_app.context import CoreContext

@@ -1,4 +1,7 @@
-"""One memory in full: its fields, an edit form, where it came from, and its version history."""
+"""One memory in full: its fields, an edit form, where it came from, and its version history.
+
+The edit forms live here for every page: the full one of the detail view and the short one
+(main field and confidence) that the Confidence page offers beside each expiring memory."""
 
 from __future__ import annotations
 
@@ -49,6 +52,14 @@ LONG_TEXT = {
     "strategy_used",
     "feedback",
     "error_message",
+}
+# The field a reviewer edits for each memory type in the short form (besides the confidence).
+MAIN_FIELD = {
+    "heuristic": "strategy",
+    "anti_pattern": "better_alternative",
+    "outcome": "strategy_used",
+    "preference": "preference",
+    "domain_knowledge": "fact",
 }
 
 
@@ -188,14 +199,34 @@ def edit_form(alma: ALMA, memory: Memory, reviewer: str) -> None:
         values = field_inputs(memory, key)
         reason = st.text_input("Reason for the change (optional)", key=f"{key}:reason")
         saved = st.form_submit_button("Save changes", type="primary", icon=":material/save:")
-    if not saved:
-        return
+    if saved:
+        _save(alma, memory, reviewer, values, reason or None)
+
+
+def short_edit_form(alma: ALMA, memory: Memory, reviewer: str, key: str) -> None:
+    """The memory's main field and its stored confidence, saved like the full form. Widget keys
+    are `{key}-text`, `{key}-confidence` and `{key}-save`."""
+    main = MAIN_FIELD[memory.type]
+    with st.form(key):
+        values = {
+            main: _input(memory, main, "str", f"{key}-text"),
+            "confidence": _input(memory, "confidence", "float", f"{key}-confidence"),
+        }
+        saved = st.form_submit_button("Save", type="primary", key=f"{key}-save")
+    if saved:
+        _save(alma, memory, reviewer, values, None)
+
+
+def _save(
+    alma: ALMA, memory: Memory, reviewer: str, values: dict[str, Any], reason: str | None
+) -> None:
+    """Write the changed fields (re-embedding a changed text) and rerun with a flash."""
     with show_error():
         changes = changed_fields(memory, values)
         if not changes:
             st.info("Nothing changed.")
             return
-        alma.update_memory(memory.id, actor=reviewer, reason=reason or None, **changes)
+        alma.update_memory(memory.id, actor=reviewer, reason=reason, **changes)
         flash(f"Saved: {', '.join(sorted(changes))}.")
         st.rerun()
 
@@ -203,16 +234,15 @@ def edit_form(alma: ALMA, memory: Memory, reviewer: str) -> None:
 def field_inputs(memory: Memory, key: str, only: set[str] | None = None) -> dict[str, Any]:
     """An input per editable field (or per field in `only`); returns name -> entered value."""
     return {
-        name: _input(memory, name, kind, key)
+        name: _input(memory, name, kind, f"{key}:{name}")
         for name, kind in editable_fields(memory)
         if only is None or name in only
     }
 
 
-def _input(memory: Memory, name: str, kind: str, key: str) -> Any:
+def _input(memory: Memory, name: str, kind: str, widget_key: str) -> Any:
     value = getattr(memory, name)
     label = name.replace("_", " ").capitalize()
-    widget_key = f"{key}:{name}"
     if kind == "bool":
         return st.checkbox(label, value=bool(value), key=widget_key)
     if name == "confidence":

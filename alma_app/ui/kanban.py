@@ -2,7 +2,7 @@
 
 Moves run in button callbacks, before the page script, so the board drawn afterwards already
 shows the new state; the outcome (or the InvalidTransition explaining why a move is refused) is
-kept in session state and shown once at the top of the page by `show_message`.
+flashed (alma_app.ui.state) and shown once at the top of the page by `show_flash`.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import streamlit as st
 from alma_app.errors import AlmaError
 from alma_app.progress import ProgressTracker, WorkItem
 from alma_app.progress_types import ITEM_TYPES, TRANSITIONS, WORK_STATUSES
+from alma_app.ui.state import flash
 
 if TYPE_CHECKING:
     from alma_app.api import ALMA
@@ -27,7 +28,6 @@ STATUS_TITLES = {
     "done": ":material/check_circle: Done",
     "failed": ":material/cancel: Failed",
 }
-MESSAGE_KEY = "kanban.message"
 UNASSIGNED = "(unassigned)"
 DONE_SHOWN = 5  # the done column shows the latest few unless asked for all
 
@@ -37,27 +37,13 @@ def tracker_for(alma: ALMA) -> ProgressTracker:
     return alma.progress
 
 
-def say(kind: str, text: str) -> None:
-    """Keep a message for the next run of the page (callbacks cannot draw where they want)."""
-    st.session_state[MESSAGE_KEY] = (kind, text)
-
-
-def show_message() -> None:
-    """Show, once, what the last action did."""
-    kind, text = st.session_state.pop(MESSAGE_KEY, (None, None))
-    if kind == "error":
-        st.error(text, icon=":material/block:")
-    elif kind == "success":
-        st.success(text, icon=":material/check_circle:")
-
-
 def _move(tracker: ProgressTracker, item: WorkItem, status: str, actor: str) -> None:
     try:
         tracker.update_status(item.id, status, actor=actor)
     except AlmaError as exc:
-        say("error", f"Cannot move “{item.title}” to {status.replace('_', ' ')}: {exc}")
+        flash(f"Cannot move “{item.title}” to {status.replace('_', ' ')}: {exc}", "error")
     else:
-        say("success", f"Moved “{item.title}” to {STATUS_TITLES[status]}.")
+        flash(f"Moved “{item.title}” to {STATUS_TITLES[status]}.")
 
 
 def card(tracker: ProgressTracker, item: WorkItem, board: dict[str, WorkItem], actor: str) -> None:
@@ -195,10 +181,10 @@ def item_form(
     try:
         if item is None:
             created = tracker.create_work_item(**fields, actor=actor)
-            say("success", f"Created “{created.title}” ({STATUS_TITLES[created.status]}).")
+            flash(f"Created “{created.title}” ({STATUS_TITLES[created.status]}).")
         else:
             tracker.update(item.id, actor=actor, **fields)
-            say("success", f"Saved “{title}”.")
+            flash(f"Saved “{title}”.")
     except AlmaError as exc:
         st.error(str(exc), icon=":material/block:")
         return

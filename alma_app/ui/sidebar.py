@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
-from alma_app import analytics
+from alma_app import insights
 from alma_app.api import ALMA, HUMAN
 from alma_app.errors import AlmaError
 
@@ -35,11 +35,11 @@ def sidebar(alma: ALMA) -> Scope:
         st.markdown(f"### :material/psychology: {alma.project_id}")
         st.caption(f"Store `{alma.settings.store_uri}`")
         try:
-            counts = analytics.agent_counts(alma)
+            counts = insights.agent_counts(alma)
         except AlmaError as exc:
             st.error(str(exc))
             counts = {}
-        agents = sorted(set(alma.settings.agents) | {a for a in counts if a != analytics.USERS})
+        agents = sorted(set(alma.settings.agents) | {a for a in counts if a != insights.USERS})
         options = [ALL_AGENTS, *agents]
         # Widget state does not survive a page switch; the choice lives under its own key.
         if st.session_state.get(AGENT_CHOICE) not in options:

@@ -2,7 +2,7 @@
 
 from pagetools import page
 
-from alma_app import analytics
+from alma_app import insights
 
 
 def overview():
@@ -37,7 +37,7 @@ def test_charts_and_recent_activity(sample_config, store):
 
 
 def test_growth_is_cumulative_per_type(sample_config, store):
-    growth = analytics.memory_growth(store)
+    growth = insights.memory_growth(store)
     last = {}
     for row in growth:
         assert row["total"] == last.get(row["type"], 0) + row["added"]

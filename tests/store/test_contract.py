@@ -10,7 +10,8 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
-from store import (
+from alma_app.memory.tables import TABLES
+from alma_store import (
     And,
     Eq,
     HasAny,
@@ -83,7 +84,7 @@ def store(request, tmp_path):
         blob = request.getfixturevalue("azure_blob")
         uri = blob.create_container(f"contract-{uuid.uuid4().hex[:12]}") + "/store"
         options = blob.storage_options()
-    instance = open_store(uri, vector_dim=DIM, storage_options=options)
+    instance = open_store(uri, vector_dim=DIM, tables=TABLES, storage_options=options)
     yield instance
     instance.close()
 
@@ -209,7 +210,7 @@ def test_unknown_columns_tables_and_bad_values_are_refused(store):
 
 
 def test_compaction_merges_the_fragments_of_many_small_writes(tmp_path):
-    store = open_store(str(tmp_path / "store"), vector_dim=DIM, compact_every=10_000)
+    store = open_store(str(tmp_path / "store"), vector_dim=DIM, tables=TABLES, compact_every=10_000)
     for i in range(60):
         store.add("memories", [memory_row(i)])
     assert store.fragment_count("memories") == 60
@@ -220,7 +221,7 @@ def test_compaction_merges_the_fragments_of_many_small_writes(tmp_path):
 
 
 def test_automatic_compaction_keeps_fragments_bounded(tmp_path):
-    store = open_store(str(tmp_path / "store"), vector_dim=DIM, compact_every=25)
+    store = open_store(str(tmp_path / "store"), vector_dim=DIM, tables=TABLES, compact_every=25)
     for i in range(100):
         store.add("memories", [memory_row(i)])
     assert store.fragment_count("memories") <= 25
@@ -230,7 +231,7 @@ def test_automatic_compaction_keeps_fragments_bounded(tmp_path):
 def test_filters_give_the_same_rows_once_compaction_has_indexed_them(tmp_path):
     """Past SCALAR_INDEX_MIN_ROWS, compaction adds bitmap/label-list indexes for filtering;
     they must not change what a filter matches (nulls and hostile values included)."""
-    store = open_store(str(tmp_path / "store"), vector_dim=DIM, compact_every=10_000)
+    store = open_store(str(tmp_path / "store"), vector_dim=DIM, tables=TABLES, compact_every=10_000)
     agents = [None, "helena", "o'neil", "' OR 1=1 --"]
     store.add(
         "memories",
@@ -318,13 +319,13 @@ def test_a_store_made_before_row_versions_is_migrated_on_open(tmp_path):
     import lancedb
     import pyarrow as pa
 
-    from store.schemas import memories
+    from alma_app.memory.tables import memories
 
     uri = str(tmp_path / "store")
     old = pa.schema([f for f in memories(DIM) if f.name != "version"])
     row = {k: v for k, v in memory_row(1).items() if k != "version"}
     lancedb.connect(uri).create_table("memories", pa.Table.from_pylist([row], schema=old))
-    store = open_store(uri, vector_dim=DIM)
+    store = open_store(uri, vector_dim=DIM, tables=TABLES)
     assert store.get("memories", ["m1"])[0]["version"] is None
     store.update_if("memories", [memory_row(1, version=1)], {"m1": 0})
     assert store.get("memories", ["m1"])[0]["version"] == 1

@@ -12,8 +12,9 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
-from store import And, Eq, HasAny, In, InvalidQuery, Or, Range, TextContains, open_store
-from store.mirror import Unsupported
+from alma_app.memory.tables import TABLES
+from alma_store import And, Eq, HasAny, In, InvalidQuery, Or, Range, TextContains, open_store
+from alma_store.mirror import Unsupported
 
 DIM = 16
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -57,9 +58,15 @@ FILTERS = [
 @pytest.fixture
 def stores(tmp_path):
     """The same directory opened twice: with the mirror, and answering from LanceDB only."""
-    mirrored = open_store(str(tmp_path / "s"), vector_dim=DIM, vector_index_min_rows=10**9)
+    mirrored = open_store(
+        str(tmp_path / "s"), vector_dim=DIM, tables=TABLES, vector_index_min_rows=10**9
+    )
     plain = open_store(
-        str(tmp_path / "s"), vector_dim=DIM, vector_index_min_rows=10**9, mirror=False
+        str(tmp_path / "s"),
+        vector_dim=DIM,
+        tables=TABLES,
+        vector_index_min_rows=10**9,
+        mirror=False,
     )
     yield mirrored, plain
     mirrored.close()
@@ -149,7 +156,7 @@ def test_writes_updates_deletes_and_compaction_show_at_once(stores):
 
 
 def test_another_process_write_is_seen_by_the_next_search(tmp_path):
-    store = open_store(str(tmp_path / "s"), vector_dim=DIM)
+    store = open_store(str(tmp_path / "s"), vector_dim=DIM, tables=TABLES)
     rng = random.Random(1)
     store.add("memories", [row(i, rng) for i in range(50)])
     probe = np.ones(DIM, dtype=np.float32)
@@ -158,8 +165,9 @@ def test_another_process_write_is_seen_by_the_next_search(tmp_path):
         f"""
         import numpy as np
         from datetime import datetime, UTC
-        from store import open_store
-        s = open_store({str(tmp_path / "s")!r}, vector_dim={DIM})
+        from alma_app.memory.tables import TABLES
+        from alma_store import open_store
+        s = open_store({str(tmp_path / "s")!r}, vector_dim={DIM}, tables=TABLES)
         s.add("memories", [dict(id="far", type="heuristic", agent="helena", user_id=None,
             project_id="p", status="approved", category="c", text="far away",
             confidence=1.0, created_at=datetime.now(UTC), updated_at=datetime.now(UTC),

@@ -10,15 +10,16 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from store import InvalidQuery, open_store
-from store.commit_lock import LOCK_DIR, CommitLock
-from store.redact import explain, scrub, secrets_of
-from store.write_queue import GroupCommit
+from alma_app.memory.tables import TABLES
+from alma_store import InvalidQuery, open_store
+from alma_store.commit_lock import LOCK_DIR, CommitLock
+from alma_store.redact import explain, scrub, secrets_of
+from alma_store.write_queue import GroupCommit
 from tests.store.test_contract import DIM, memory_row
 
 
 def test_concurrent_writes_from_threads_share_commits_and_all_land(tmp_path):
-    store = open_store(str(tmp_path / "store"), vector_dim=DIM)
+    store = open_store(str(tmp_path / "store"), vector_dim=DIM, tables=TABLES)
     store.add("memories", [memory_row(0)])
     before = store.version("memories")
     with ThreadPoolExecutor(8) as pool:
@@ -33,7 +34,7 @@ def test_concurrent_writes_from_threads_share_commits_and_all_land(tmp_path):
 
 
 def test_concurrent_upserts_of_one_id_all_commit_and_the_last_one_wins(tmp_path):
-    store = open_store(str(tmp_path / "store"), vector_dim=DIM)
+    store = open_store(str(tmp_path / "store"), vector_dim=DIM, tables=TABLES)
     store.add("memories", [memory_row(1)])
     before = store.version("memories")
     with ThreadPoolExecutor(6) as pool:  # same id: never merged into one ambiguous commit
@@ -49,7 +50,7 @@ def test_concurrent_upserts_of_one_id_all_commit_and_the_last_one_wins(tmp_path)
 
 
 def test_one_bad_write_fails_alone_and_rows_with_duplicate_ids_are_refused(tmp_path):
-    store = open_store(str(tmp_path / "store"), vector_dim=DIM)
+    store = open_store(str(tmp_path / "store"), vector_dim=DIM, tables=TABLES)
     with pytest.raises(InvalidQuery, match="distinct ids"):
         store.upsert("memories", [memory_row(1), memory_row(1, text="twin")])
     with pytest.raises(InvalidQuery):
@@ -110,7 +111,10 @@ def _ids(store) -> list[str]:
 
 def test_appends_recheck_the_latest_version_only_after_another_writers_commit(tmp_path):
     uri = str(tmp_path / "store")
-    mine, other = open_store(uri, vector_dim=DIM), open_store(uri, vector_dim=DIM)
+    mine, other = (
+        open_store(uri, vector_dim=DIM, tables=TABLES),
+        open_store(uri, vector_dim=DIM, tables=TABLES),
+    )
     mine.add("memories", [memory_row(0)])
     handle = mine._append_handle("memories")[0]
     checks = []
@@ -139,6 +143,7 @@ def test_appends_land_after_compaction_and_cleanup_moved_the_table_on(tmp_path):
     store = open_store(
         str(tmp_path / "store"),
         vector_dim=DIM,
+        tables=TABLES,
         cleanup_older_than=timedelta(0),
         background_compaction=False,
     )
@@ -187,7 +192,7 @@ def _failing(store, table: str, barrier: threading.Barrier | None = None):
 
 
 def test_add_many_commits_the_tables_at_the_same_time_and_returns_once_all_landed(tmp_path):
-    store = open_store(str(tmp_path / "store"), vector_dim=DIM)
+    store = open_store(str(tmp_path / "store"), vector_dim=DIM, tables=TABLES)
     both_committing = threading.Barrier(2, timeout=10)  # times out if the commits queue
     _failing(store, table="none", barrier=both_committing)
     store.add_many([("memories", [memory_row(1)]), ("events", [event_row(1)])])
@@ -197,7 +202,7 @@ def test_add_many_commits_the_tables_at_the_same_time_and_returns_once_all_lande
 
 
 def test_add_many_validates_every_batch_before_committing_any(tmp_path):
-    store = open_store(str(tmp_path / "store"), vector_dim=DIM)
+    store = open_store(str(tmp_path / "store"), vector_dim=DIM, tables=TABLES)
     with pytest.raises(InvalidQuery):
         store.add_many([("memories", [memory_row(1)]), ("events", [event_row(1, at="not a time")])])
     assert store.count("memories") == 0 and store.count("events") == 0
@@ -208,7 +213,7 @@ def test_add_many_validates_every_batch_before_committing_any(tmp_path):
 def test_add_many_raises_a_failed_commit_once_the_other_table_committed(tmp_path, failing):
     # Not a transaction: the other table's rows stay (for memory + event, see
     # MemoryRepository.insert). The error waits for the other commit: nothing outlives the call.
-    store = open_store(str(tmp_path / "store"), vector_dim=DIM)
+    store = open_store(str(tmp_path / "store"), vector_dim=DIM, tables=TABLES)
     _failing(store, table=failing)
     with pytest.raises(RuntimeError, match=f"{failing} commit failed"):
         store.add_many([("memories", [memory_row(1)]), ("events", [event_row(1)])])
@@ -225,7 +230,7 @@ def test_submit_all_takes_one_write_per_table():
 
 
 def test_writers_do_not_wait_for_compaction_yet_fragments_stay_bounded(tmp_path):
-    store = open_store(str(tmp_path / "store"), vector_dim=DIM, compact_every=16)
+    store = open_store(str(tmp_path / "store"), vector_dim=DIM, tables=TABLES, compact_every=16)
     for i in range(120):
         store.add("memories", [memory_row(i)])
         assert store.fragment_count("memories") <= 16 + 2

@@ -1,5 +1,6 @@
-"""Arrow schemas of every table in the store: the one place that defines what is persisted.
+"""ALMA's tables as the store sees them: columns, the text column searched, the indexed filters.
 
+The store (alma_store) is generic; `ALMA` and `alma doctor` hand it TABLES when they open it.
 Free-form and type-specific fields travel as JSON strings (`payload`, `metadata`) so that the
 tables never need a schema migration when a memory type grows a field. Columns that are filtered,
 sorted or aggregated on are real columns.
@@ -7,13 +8,12 @@ sorted or aggregated on are real columns.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pyarrow as pa
 
-VECTOR = "vector"
-ROW_VERSION = "version"
+from alma_store import ROW_VERSION, VECTOR, TableSpec
+
 TS = pa.timestamp("us", tz="UTC")
+TEXT = "text"  # the searchable rendering of a memory or handoff (FTS + embedding)
 
 
 def memories(dim: int) -> pa.Schema:
@@ -30,7 +30,7 @@ def memories(dim: int) -> pa.Schema:
             ("project_id", pa.string()),
             ("status", pa.string()),  # pending | approved | rejected
             ("category", pa.string()),  # task type, preference category or knowledge domain
-            ("text", pa.string()),  # the searchable rendering of the memory (FTS + embedding)
+            (TEXT, pa.string()),  # the searchable rendering of the memory (FTS + embedding)
             ("confidence", pa.float64()),  # stored confidence; decay is applied when read
             ("created_at", TS),
             ("updated_at", TS),
@@ -39,7 +39,7 @@ def memories(dim: int) -> pa.Schema:
             ("payload", pa.string()),  # JSON: the type-specific fields
             ("metadata", pa.string()),  # JSON: free-form user metadata
             # Row version for optimistic concurrency: +1 per conditional update (null reads as 0;
-            # added to stores made before it existed when they are opened, see MIGRATED).
+            # added to stores made before it existed when they are opened: `migrated` below).
             (ROW_VERSION, pa.int64()),
             (VECTOR, pa.list_(pa.float32(), dim)),
         ]
@@ -133,33 +133,36 @@ def handoffs(dim: int) -> pa.Schema:
             ("session_id", pa.string()),
             ("created_at", TS),
             ("last_outcome", pa.string()),  # success | failure | partial | interrupted | unknown
-            ("text", pa.string()),  # searchable rendering
+            (TEXT, pa.string()),  # searchable rendering
             ("payload", pa.string()),  # JSON: last action, decisions, blockers, next steps, ...
             (VECTOR, pa.list_(pa.float32(), dim)),
         ]
     )
 
 
-TABLES: dict[str, Callable[[int], pa.Schema]] = {
-    "memories": memories,
-    "events": events,
-    "archive": archive,
-    "work_items": work_items,
-    "sessions": sessions,
-    "handoffs": handoffs,
-}
+# Every retrieval filters on these low-cardinality columns: bitmap indexes make the prefilter of
+# a vector search cheap (at 100k memories, about 11 ms instead of 19 ms per search).
+_FILTERED = ("project_id", "agent", "type", "status")
 
-# Columns added after a table's first release: opening an older store adds them (all null).
-MIGRATED: dict[str, tuple[str, ...]] = {"memories": (ROW_VERSION,)}
-
-# Tables searched by text get an FTS index on this column.
-FTS_COLUMN = "text"
-
-
-def schema_for(table: str, dim: int) -> pa.Schema:
-    try:
-        return TABLES[table](dim)
-    except KeyError:
-        from store.errors import InvalidQuery
-
-        raise InvalidQuery(f"unknown table {table!r}; known: {sorted(TABLES)}") from None
+TABLES: tuple[TableSpec, ...] = (
+    TableSpec(
+        "memories",
+        memories,
+        fts_column=TEXT,
+        bitmap_columns=_FILTERED,
+        label_list_columns=("shared_with",),
+        migrated=(ROW_VERSION,),
+        cluster_column="agent",  # retrieval filters on it
+    ),
+    TableSpec("events", events),
+    TableSpec("archive", archive),
+    TableSpec("work_items", work_items),
+    TableSpec("sessions", sessions),
+    TableSpec(
+        "handoffs",
+        handoffs,
+        fts_column=TEXT,
+        bitmap_columns=("project_id", "agent"),
+        cluster_column="agent",
+    ),
+)
