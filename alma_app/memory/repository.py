@@ -108,19 +108,10 @@ class MemoryRepository:
         scoped = st.all_of(st.Eq("project_id", self.settings.project_id), where)
         with store_errors():
             total = self.store.count("memories", scoped)
-            rows = self.store.scan(
-                "memories",
-                scoped,
-                columns=ROW_COLUMNS,
-                order_by=order_by,
-                descending=descending,
-                limit=limit,
-                offset=offset,
-            )
-        now = utcnow()
-        return MemoryPage(
-            [self.hydrate(r, now) for r in rows], total=total, offset=offset, limit=limit
+        page = self.scan(
+            scoped, order_by=order_by, descending=descending, limit=limit, offset=offset
         )
+        return MemoryPage(page, total=total, offset=offset, limit=limit)
 
     # ------------------------------------------------------------------ writing
 
@@ -338,6 +329,7 @@ class MemoryRepository:
         order_by: str = "id",
         descending: bool = False,
         limit: int | None = None,
+        offset: int = 0,
     ) -> list[Memory]:
         """Every memory matching `where` (no project scope added), hydrated."""
         with store_errors():
@@ -348,6 +340,7 @@ class MemoryRepository:
                 order_by=order_by,
                 descending=descending,
                 limit=limit,
+                offset=offset,
             )
         now = utcnow()
         return [self.hydrate(r, now) for r in rows]
