@@ -2,7 +2,7 @@
 
     tracker = ProgressTracker("my-project")            # opens .alma/config.yaml
     tracker = ProgressTracker(alma.project_id, alma=alma)
-    tracker = ProgressTracker("my-project", context=context)   # what ALMA hands its parts
+    tracker = tracker_in(context, "my-project")            # in a context already open
     item = tracker.create_work_item("Fix login bug", priority=80, agent="victor")
     tracker.update_status(item.id, "in_progress")
     tracker.get_next_item(strategy="unblock_others")
@@ -15,7 +15,7 @@ NotFoundError for an unknown id, InvalidTransition for a status move that is not
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import alma_store as st
 from alma_app.board.importing import ItemImporter
@@ -43,6 +43,9 @@ from alma_app.errors import NotFoundError, ValidationError, store_errors
 from alma_app.events import HUMAN, EventEntry
 from alma_app.values import loads, parse_time, utcnow
 
+if TYPE_CHECKING:  # the signature names the facade, as the original's does; nothing imports it
+    from alma_app.api import ALMA
+
 __all__ = ["STRATEGIES", "ProgressSummary", "ProgressTracker", "StatusChange", "WorkItem"]
 
 ENTITY = "work_item"
@@ -64,12 +67,6 @@ EDITABLE = (
 )
 
 
-class HasContext(Protocol):
-    """What a tracker or session manager takes from an ALMA handle: its context."""
-
-    context: CoreContext
-
-
 class ProgressTracker:
     """Work items of one project, persisted in the ALMA store (tables work_items and events).
 
@@ -77,12 +74,12 @@ class ProgressTracker:
     one .alma/config.yaml names (CoreContext.from_config), as the original's tracker did.
     """
 
-    def __init__(
-        self, project_id: str, alma: HasContext | None = None, *, context: CoreContext | None = None
-    ) -> None:
+    def __init__(self, project_id: str, alma: ALMA | None = None) -> None:
+        context = alma.context if alma is not None else CoreContext.from_config()
+        self._attach(project_id, context, alma)
+
+    def _attach(self, project_id: str, context: CoreContext, alma: ALMA | None) -> None:
         self.project_id = check_text("project_id", project_id)
-        if context is None:
-            context = alma.context if alma is not None else CoreContext.from_config()
         self.alma = alma
         self.context = context
         self.store = context.store
@@ -393,3 +390,11 @@ class ProgressTracker:
                 )
             )
         return log
+
+
+def tracker_in(context: CoreContext, project_id: str) -> ProgressTracker:
+    """A tracker working in a context that is already open (a SessionManager's), without
+    reading the config again; the public constructor keeps the original's signature."""
+    tracker = ProgressTracker.__new__(ProgressTracker)
+    tracker._attach(project_id, context, None)
+    return tracker

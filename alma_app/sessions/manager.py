@@ -14,10 +14,10 @@ Errors: ValidationError for bad arguments, NotFoundError for an unknown session 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import alma_store as st
-from alma_app.board.tracker import ProgressTracker
+from alma_app.board.tracker import tracker_in
 from alma_app.checks import check_confidence, check_limit, check_text, check_text_list
 from alma_app.context import CoreContext
 from alma_app.errors import NotFoundError, ValidationError, store_errors
@@ -35,6 +35,9 @@ from alma_app.sessions.types import (
 )
 from alma_app.values import utcnow
 
+if TYPE_CHECKING:  # the signature names the facade, as the original's does; nothing imports it
+    from alma_app.api import ALMA
+
 __all__ = ["SessionContext", "SessionHandoff", "SessionManager", "SessionRecord"]
 
 
@@ -50,10 +53,6 @@ class Recall(Protocol):
     def list_memories(self, *, agent: str, memory_type: str, limit: int) -> MemoryPage: ...
 
 
-class HasRecall(Recall, Protocol):
-    context: CoreContext
-
-
 class SessionManager:
     """Sessions and handoffs of one project, persisted in the ALMA store.
 
@@ -61,25 +60,15 @@ class SessionManager:
     neither a handle nor a context, it opens the store .alma/config.yaml names.
     """
 
-    def __init__(
-        self,
-        project_id: str,
-        alma: HasRecall | None = None,
-        *,
-        context: CoreContext | None = None,
-        recall: Recall | None = None,
-    ) -> None:
+    def __init__(self, project_id: str, alma: ALMA | None = None) -> None:
         self.project_id = check_text("project_id", project_id)
-        if context is None:
-            context = alma.context if alma is not None else CoreContext.from_config()
-        if recall is None:
-            recall = alma if alma is not None else MemoryService(context)
+        context = alma.context if alma is not None else CoreContext.from_config()
         self.alma = alma
         self.context = context
-        self.recall = recall
+        self.recall: Recall = alma if alma is not None else MemoryService(context)
         self.store = context.store
         self.events = context.events.for_project(project_id)
-        self.progress = ProgressTracker(project_id, context=context)
+        self.progress = tracker_in(context, project_id)
         self.importer = HandoffImporter(self)
 
     def import_handoffs(self, records: Sequence[dict[str, Any]]) -> int:
