@@ -1,59 +1,35 @@
-"""ALMA: the one object every front end (library users, CLI, MCP server, dashboard) talks to."""
+"""ALMA: the one object every front end (library users, CLI, MCP server, dashboard) talks to.
+
+Wiring and delegation only: the work is done by the memory service (alma_app.memory), the board
+(alma_app.board) and the sessions (alma_app.sessions), each handed the CoreContext built here.
+No core module imports this one.
+"""
 
 from __future__ import annotations
 
 import os
-import pickle
-import threading
-import time
-from collections import OrderedDict
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-import alma_store as st
-from alma_app.checks import check_bool, check_ids, check_int
+from alma_app.board.tracker import ProgressTracker
+from alma_app.checks import check_limit, check_text
 from alma_app.config import Settings, load_settings, settings_from_dict
-from alma_app.consistency import repair_events
+from alma_app.context import CoreContext
 from alma_app.decay import ConfidenceCurve
-from alma_app.embeddings import Embedder, make_embedder
-from alma_app.errors import ClosedError, ConfigError, ConflictError, ScopeViolation, ValidationError
-from alma_app.focus import focus
-from alma_app.forgetting import ArchivedMemory, ExpiringMemory, ForgetResult, Forgetter
-from alma_app.learning import Learner, LearnResult
-from alma_app.memories import (
-    RETRIES,
-    MemoryRepository,
-    check_confidence,
-    check_text,
-    store_errors,
-)
-from alma_app.memory.tables import TABLES
-from alma_app.progress import ProgressTracker
-from alma_app.queries import memory_filter, memory_stats
-from alma_app.review import HistoryEvent, Reviewer, apply_changes
-from alma_app.search import MODES, HybridSearch, SearchMode
-from alma_app.session import SessionManager
-from alma_app.types import (
-    MEMORY_TYPES,
-    DomainKnowledge,
-    Memory,
-    MemoryPage,
-    MemorySlice,
-    UserPreference,
-    utcnow,
-)
-from alma_app.usage import UsageRecorder
-from alma_app.writes import Contradiction, M, Writer
-
-_SLICE_FIELDS = {
-    "heuristic": "heuristics",
-    "outcome": "outcomes",
-    "preference": "preferences",
-    "domain_knowledge": "domain_knowledge",
-    "anti_pattern": "anti_patterns",
-}
-HUMAN = "human"
+from alma_app.embeddings import Embedder
+from alma_app.errors import ClosedError, ConfigError, store_errors
+from alma_app.events import HUMAN
+from alma_app.memory.editing import Editor
+from alma_app.memory.forgetting import ArchivedMemory, ExpiringMemory, ForgetResult
+from alma_app.memory.learning import LearnResult
+from alma_app.memory.review import HistoryEvent
+from alma_app.memory.search import SearchMode
+from alma_app.memory.service import MemoryService
+from alma_app.memory.types import DomainKnowledge, Memory, MemoryPage, MemorySlice, UserPreference
+from alma_app.memory.writes import Contradiction
+from alma_app.sessions.manager import SessionManager
+from alma_app.values import utcnow
 
 
 class ALMA:
@@ -72,36 +48,19 @@ class ALMA:
     ) -> None:
         if settings is not None and options:
             raise ConfigError("pass either a Settings object or keyword settings, not both")
-        self.settings = settings or settings_from_dict(options, source="ALMA(...)")
-        self.embedder = embedder or make_embedder(
-            self.settings.embedding,
-            self.settings.embedding_precision,
-            self.settings.embedding_backend,
-        )
-        try:
-            self.store = st.open_store(
-                self.settings.store_uri,
-                vector_dim=self.embedder.dim,
-                tables=TABLES,
-                storage_options=self.settings.storage_options or None,
-                compact_every=self.settings.compact_every,
-                mirror=self.settings.search_mirror,
-            )
-        except st.StoreError as exc:
-            raise ConfigError(str(exc), path=self.settings.config_path, key="storage_dir") from exc
-        self.repo = MemoryRepository(self.store, self.embedder, self.settings)
-        self.searcher = HybridSearch(self.repo)
-        self.learner = Learner(self.repo, self.check_scope)
-        self.reviewer = Reviewer(self.repo)
-        self.forgetter = Forgetter(self.repo)
-        self.writer = Writer(self.repo)
-        self._cache: OrderedDict[tuple, MemorySlice] = OrderedDict()
-        self._cache_lock = threading.Lock()
+        settings = settings or settings_from_dict(options, source="ALMA(...)")
+        self.context = CoreContext.open(settings, embedder)
+        self.settings, self.embedder = settings, self.context.embedder
+        self.store = self.context.store
+        self.memory = MemoryService(self.context)
+        self.repo, self.searcher = self.memory.repo, self.memory.searcher
+        self.learner, self.reviewer = self.memory.learner, self.memory.reviewer
+        self.forgetter, self.writer = self.memory.forgetter, self.memory.writer
+        self.usage, self.scope = self.memory.usage, self.memory.scope
+        self.editor = Editor(self.repo, self.writer, self.reviewer, self.scope)
         self._progress: ProgressTracker | None = None
-        self.usage = UsageRecorder(self.store, self.settings.project_id)
         self._sessions: SessionManager | None = None
         self._closed = False
-        repair_events(self.repo)
 
     # ------------------------------------------------------------------ lifetime
 
@@ -144,54 +103,13 @@ class ALMA:
 
     # ------------------------------------------------------------------ scope
 
-    def _check_agent(self, agent: Any, argument: str = "agent") -> str:
-        check_text(argument, agent)
-        if self.settings.strict_agents and agent not in self.settings.agents:
-            raise ScopeViolation(agent, "*", "strict_agents is on and the agent is not configured")
-        return agent
-
     def check_scope(self, agent: str, category: str) -> None:
         """Raise ScopeViolation when the agent's config forbids learning this category."""
-        scope = self.settings.agent(agent)
-        if scope is None:
-            if self.settings.strict_agents:
-                raise ScopeViolation(
-                    agent, category, "strict_agents is on and the agent is not configured"
-                )
-            return
-        if category in scope.cannot_learn:
-            raise ScopeViolation(
-                agent, category, f"it is listed in cannot_learn {list(scope.cannot_learn)}"
-            )
-        if scope.can_learn and category not in scope.can_learn:
-            raise ScopeViolation(
-                agent, category, f"can_learn is {list(scope.can_learn)} and does not include it"
-            )
+        self.scope.check_scope(agent, category)
 
     def visible_agents(self, agent: str) -> tuple[str, ...]:
         """The agent itself and every agent whose config shares its memories with it."""
-        sharers = [name for name, s in self.settings.agents.items() if agent in s.share_with]
-        return (agent, *sharers)
-
-    def _visibility(self, agent: str, user_id: str | None) -> st.Filter:
-        own = st.And(
-            (
-                st.In("type", tuple(t for t in MEMORY_TYPES if t != "preference")),
-                st.Or(
-                    (st.In("agent", self.visible_agents(agent)), st.HasAny("shared_with", (agent,)))
-                ),
-            )
-        )
-        parts: list[st.Filter] = [own]
-        if user_id is not None:
-            parts.append(st.And((st.Eq("type", "preference"), st.Eq("user_id", user_id))))
-        return st.And(
-            (
-                st.Eq("project_id", self.project_id),
-                st.Eq("status", "approved"),
-                st.Or(tuple(parts)) if len(parts) > 1 else own,
-            )
-        )
+        return self.scope.visible_agents(agent)
 
     # ------------------------------------------------------------------ retrieval
 
@@ -199,39 +117,8 @@ class ALMA:
         self, task: str, agent: str, top_k: int = 5, user_id: str | None = None
     ) -> MemorySlice:
         """The memories most relevant to a task, up to top_k of each type, best first."""
-        started = time.perf_counter()
         self._check_open()
-        check_text("task", task)
-        self._check_agent(agent)
-        if isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= 100:
-            raise ValidationError("top_k", f"must be an integer from 1 to 100, got {top_k!r}")
-        if user_id is not None:
-            check_text("user_id", user_id)
-        with store_errors():
-            version = self.store.version("memories")
-        key = (version, task, agent, top_k, user_id)
-        with self._cache_lock:
-            cached = self._cache.get(key)
-        if cached is not None:
-            result = _copy_slice(cached)
-        else:
-            where = self._visibility(agent, user_id)
-            hits = self.searcher.search(task, where, limit=0, per_type=top_k)
-            # the task type's advice, even where outcomes crowd it out (alma_app/focus.py)
-            hits = focus(task, hits, agent, where, top_k, self.searcher, self.learner.vectors)
-            result = MemorySlice(query=task, agent=agent, user_id=user_id)
-            for memory in hits:
-                bucket = getattr(result, _SLICE_FIELDS[memory.TYPE])
-                if len(bucket) < top_k:
-                    bucket.append(memory)
-            with self._cache_lock:
-                self._cache[key] = result
-                while len(self._cache) > 512:
-                    self._cache.popitem(last=False)
-            result = _copy_slice(result)
-        self.usage.record(agent, [m.id for m in result.all()])
-        result.retrieval_time_ms = (time.perf_counter() - started) * 1000
-        return result
+        return self.memory.retrieve(task, agent, top_k, user_id)
 
     def search(
         self,
@@ -244,14 +131,7 @@ class ALMA:
         mode: SearchMode = "hybrid",
     ) -> list[Memory]:
         """Hybrid search for humans: any status unless given, each hit with its score breakdown."""
-        check_text("query", query)
-        if mode not in MODES:
-            raise ValidationError("mode", f"must be one of {MODES}, got {mode!r}")
-        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 1000:
-            raise ValidationError("limit", f"must be an integer from 1 to 1000, got {limit!r}")
-        where = memory_filter(agent=agent, memory_type=memory_type, status=status)
-        where = st.all_of(st.Eq("project_id", self.project_id), where)
-        return self.searcher.search(query, where, limit=limit, mode=mode)
+        return self.memory.search(query, agent, memory_type, status, limit, mode)
 
     # ------------------------------------------------------------------ adding
 
@@ -265,16 +145,8 @@ class ALMA:
         changed value is stored and supersedes it; a negation is stored and flagged as a
         possible contradiction. The returned memory's write_result says which happened.
         """
-        memory = UserPreference(
-            user_id=check_text("user_id", user_id),
-            category=check_text("category", category),
-            preference=check_text("preference", preference),
-            source=check_text("source", source),
-            project_id=self.project_id,
-            status="approved",
-        )
-        actor = HUMAN if source != "agent" else user_id
-        return self._add_once(memory, st.Eq("user_id", user_id), actor, ("user", user_id))
+        self._check_open()
+        return self.editor.add_preference(user_id, category, preference, source)
 
     add_user_preference = add_preference  # the original's name
 
@@ -289,57 +161,22 @@ class ALMA:
         (ranks above it; both stay retrievable); a negation is stored and flagged as a possible
         contradiction for review. The returned memory's write_result says which happened.
         """
-        self._check_agent(agent)
-        check_text("domain", domain)
-        self.check_scope(agent, domain)
-        memory = DomainKnowledge(
-            agent=agent,
-            domain=domain,
-            fact=check_text("fact", fact),
-            source=check_text("source", source),
-            confidence=check_confidence(confidence),
-            project_id=self.project_id,
-            status="approved",
-        )
-        actor = HUMAN if source == "user" else agent
-        return self._add_once(memory, st.Eq("agent", agent), actor, ("agent", agent))
-
-    def _add_once(self, memory: M, owner: st.Filter, actor: str, key: tuple[str, str]) -> M:
-        """Writer.remember, one writer at a time per owner and type (across processes), so
-        the same fact written twice at the same instant is stored once; a reinforcement that
-        lost a race with a reviewer's write is simply run again on the fresh memory (remember
-        raises ConflictError only before it has written anything)."""
         self._check_open()
-        for _ in range(RETRIES):
-            with self.repo.writing("add", memory.TYPE, *key):
-                try:
-                    return self.writer.remember(memory, owner, actor)
-                except ConflictError:
-                    continue
-        raise ConflictError([memory.id], f"its near-duplicate kept changing ({RETRIES} tries)")
+        return self.editor.add_domain_knowledge(agent, domain, fact, source, confidence)
 
     def add_memories(self, memories: list[Memory], *, actor: str = HUMAN) -> int:
         """Store already-built memories in one batch (import, sample data). Returns the count."""
-        if not isinstance(memories, list) or not all(isinstance(m, Memory) for m in memories):
-            raise ValidationError("memories", "expected a list of Memory objects")
-        self.repo.insert(memories, actor=actor)
-        return len(memories)
+        return self.editor.add_memories(memories, actor)
 
     # ------------------------------------------------------------------ managing
 
     def get_memory(self, memory_id: str) -> Memory:
         """One memory by id, with its effective confidence; raises MemoryNotFound."""
-        memory = self.repo.get(memory_id)
-        if memory.project_id != self.project_id:
-            from alma_app.errors import MemoryNotFound
-
-            raise MemoryNotFound(memory_id)
-        return memory
+        return self.editor.get_memory(memory_id)
 
     def get_memories(self, memory_ids: list[str]) -> list[Memory]:
         """The memories that exist among the ids, in the order given (missing ones skipped)."""
-        check_ids("memory_ids", memory_ids)
-        return [m for m in self.repo.get_many(memory_ids) if m.project_id == self.project_id]
+        return self.editor.get_memories(memory_ids)
 
     def list_memories(
         self,
@@ -358,22 +195,8 @@ class ALMA:
         descending: bool = True,
     ) -> MemoryPage:
         """A filtered page of memories and the total that match (for browsing, not ranking)."""
-        check_int("limit", limit, low=1, high=10_000)
-        check_int("offset", offset, low=0)
-        check_bool("descending", descending)
-        where = memory_filter(
-            agent=agent,
-            memory_type=memory_type,
-            status=status,
-            min_confidence=min_confidence,
-            max_confidence=max_confidence,
-            created_from=created_from,
-            created_to=created_to,
-            text=text,
-        )
-        return self.repo.find(
-            where, limit=limit, offset=offset, order_by=order_by, descending=descending
-        )
+        arguments = {name: value for name, value in locals().items() if name != "self"}
+        return self.memory.list_memories(**arguments)
 
     def update_memory(
         self,
@@ -391,33 +214,15 @@ class ALMA:
         (memory.version as read) to get ConflictError instead when the memory has moved on.
         """
         self._check_open()
-        before = self.get_memory(memory_id)
-        apply_changes(before, changes, self.repo.copy(before))  # bad edits fail before I/O
-        return self.repo.update(
-            memory_id,
-            lambda memory: apply_changes(memory, changes, memory),
-            actor=actor,
-            action="edit",
-            reason=reason,
-            expected_version=expected_version,
+        return self.editor.update_memory(
+            memory_id, changes, actor=actor, reason=reason, expected_version=expected_version
         )
 
     def delete_memories(
         self, memory_ids: list[str], *, actor: str = HUMAN, reason: str | None = None
     ) -> int:
         """Delete memories (kept in the archive, restorable). Returns how many were deleted."""
-        if isinstance(memory_ids, str):
-            memory_ids = [memory_ids]
-        for memory_id in memory_ids:
-            check_text("memory_ids", memory_id)
-        for _ in range(RETRIES):  # a memory changed meanwhile: archive its new version
-            found = [m for m in self.repo.get_many(memory_ids) if m.project_id == self.project_id]
-            try:
-                self.repo.archive_and_delete(found, actor=actor, action="delete", reason=reason)
-            except ConflictError:
-                continue
-            return len(found)
-        raise ConflictError(list(memory_ids), f"kept changing through {RETRIES} attempts")
+        return self.editor.delete_memories(memory_ids, actor, reason)
 
     def delete_memory(
         self, memory_id: str, *, actor: str = HUMAN, reason: str | None = None
@@ -428,9 +233,7 @@ class ALMA:
 
     def stats(self, agent: str | None = None) -> dict[str, Any]:
         """Counts of memories by type, agent and status (computed by DuckDB over the store)."""
-        if agent is not None:
-            check_text("agent", agent)
-        return memory_stats(self.store, self.project_id, agent)
+        return self.memory.stats(agent)
 
     # ------------------------------------------------------------------ learning
 
@@ -452,7 +255,7 @@ class ALMA:
         successes form or reinforce one heuristic, similar failures one anti-pattern; see
         alma_app.learning for the rules.
         """
-        self._check_agent(agent)
+        self.scope.check_agent(agent)
         return self.learner.learn(
             agent,
             task,
@@ -491,8 +294,7 @@ class ALMA:
 
     def contradictions(self, agent: str | None = None, limit: int = 50) -> list[Contradiction]:
         """Pairs of memories flagged as possible contradictions by a write, not yet resolved."""
-        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 1000:
-            raise ValidationError("limit", f"must be an integer from 1 to 1000, got {limit!r}")
+        check_limit("limit", limit, 1, 1000)
         return self.writer.contradictions(agent, limit)
 
     def resolve_contradiction(
@@ -511,16 +313,7 @@ class ALMA:
         ValidationError when the two are not flagged together or `reject` is neither of them.
         Returns the memories as they now are.
         """
-        check_text("memory_id", memory_id)
-        check_text("other_id", other_id)
-        if reject is not None and reject not in (memory_id, other_id):
-            raise ValidationError("reject", "must be one of the two memories' ids, or None")
-        resolved = self.writer.resolve(memory_id, other_id, check_text("reviewer", reviewer))
-        if reject is None:
-            return resolved
-        kept = other_id if reject == memory_id else memory_id
-        self.reject([reject], reviewer, reason or f"contradicted by {kept}")
-        return self.get_memories([memory_id, other_id])
+        return self.editor.resolve_contradiction(memory_id, other_id, reviewer, reject, reason)
 
     def validate(self, memory_id: str, actor: str = HUMAN) -> Memory:
         """Confirm a memory: its decay clock restarts; its stored confidence is unchanged."""
@@ -603,10 +396,3 @@ class ALMA:
         """A new handle on the same store with some settings changed (tests, tools)."""
         self._check_open()
         return ALMA(replace(self.settings, **changes), embedder=self.embedder)
-
-
-def _copy_slice(cached: MemorySlice) -> MemorySlice:
-    """A copy of a cached slice that shares nothing mutable with it: callers may edit it."""
-    lists = {name: getattr(cached, name) for name in _SLICE_FIELDS.values()}
-    lists = pickle.loads(pickle.dumps(lists, pickle.HIGHEST_PROTOCOL))  # a deep copy, 3x faster
-    return replace(cached, **lists)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Collection
-from dataclasses import fields
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,12 +20,9 @@ MAX_TEXT_CHARS = 20_000
 MAX_LIST_ITEMS = 200
 MAX_METADATA_CHARS = 64_000  # metadata is JSON stored beside every row; not a blob store
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
-# Fields of a memory that may be an empty string (the memory's text as a whole may not).
-_EMPTY_OK = {"better_alternative", "why_bad", "condition", "strategy", "strategy_used"}
-_REQUIRED_TEXT = {"id", "project_id", "status"}
 
 
-def _describe(value: Any) -> str:
+def describe(value: Any) -> str:
     """A short, printable description of a bad value (never the raw text of a huge one)."""
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
@@ -75,7 +71,7 @@ def check_number(
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValidationError(argument, f"expected a number, got {type(value).__name__}")
     if isinstance(value, int) and not INT64_MIN <= value <= INT64_MAX:
-        raise ValidationError(argument, f"is out of range, got {_describe(value)}")
+        raise ValidationError(argument, f"is out of range, got {describe(value)}")
     if not math.isfinite(value):
         raise ValidationError(argument, f"must be finite, got {value!r}")
     if low is not None and value < low:
@@ -89,7 +85,7 @@ def check_confidence(value: Any, argument: str = "confidence") -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValidationError(argument, f"expected a number, got {type(value).__name__}")
     if isinstance(value, int) and not 0 <= value <= 1:
-        raise ValidationError(argument, f"must be between 0 and 1, got {_describe(value)}")
+        raise ValidationError(argument, f"must be between 0 and 1, got {describe(value)}")
     if not math.isfinite(value) or not 0.0 <= value <= 1.0:
         raise ValidationError(argument, f"must be between 0 and 1, got {value!r}")
     return float(value)
@@ -97,14 +93,14 @@ def check_confidence(value: Any, argument: str = "confidence") -> float:
 
 def check_bool(argument: str, value: Any) -> bool:
     if not isinstance(value, bool):
-        raise ValidationError(argument, f"expected true or false, got {_describe(value)}")
+        raise ValidationError(argument, f"expected true or false, got {describe(value)}")
     return value
 
 
 def check_choice(argument: str, value: Any, choices: Collection[str]) -> str:
     """One of a fixed set of names (memory types, statuses, outcomes, item types)."""
     if not isinstance(value, str) or value not in choices:
-        raise ValidationError(argument, f"must be one of {tuple(choices)}, got {_describe(value)}")
+        raise ValidationError(argument, f"must be one of {tuple(choices)}, got {describe(value)}")
     return value
 
 
@@ -153,47 +149,28 @@ def check_datetime(argument: str, value: Any) -> datetime:
         try:
             value = datetime.fromisoformat(check_text(argument, value))
         except ValueError:
-            raise ValidationError(argument, f"not an ISO timestamp: {_describe(value)}") from None
+            raise ValidationError(argument, f"not an ISO timestamp: {describe(value)}") from None
     if not isinstance(value, datetime):
         raise ValidationError(argument, f"expected a timestamp, got {type(value).__name__}")
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return utc(value)
 
 
-def check_memory(memory: Any) -> None:
-    """Every field of a memory against its declared type: text, numbers, lists, metadata.
+def check_limit(argument: str, value: Any, low: int, high: int) -> int:
+    """A count within [low, high] (limit, top_k, points): an int, never a bool."""
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ValidationError(argument, f"must be an integer from {low} to {high}, got {value!r}")
+    return value
 
-    Raises ValidationError naming the field. Used before every write, so an import, an edit or
-    a hand-built Memory cannot store a value that would break reading it back.
-    """
-    from alma_app.types import MEMORY_TYPES, STATUSES
 
-    check_choice("type", memory.TYPE, MEMORY_TYPES)
-    check_choice("status", memory.status, STATUSES)
-    for f in fields(memory):
-        name, kind = f.name, str(f.type)
-        if name in {"score", "effective_confidence"}:
-            continue
-        value = getattr(memory, name)
-        optional = kind.endswith("| None")
-        if value is None and optional:
-            continue
-        if kind.startswith("str"):
-            check_text(name, value, allow_empty=name in _EMPTY_OK)
-        elif kind.startswith("int"):
-            check_int(name, value, low=0)
-        elif kind.startswith("float"):
-            check_confidence(value, name) if name == "confidence" else check_number(name, value)
-        elif kind.startswith("bool"):
-            check_bool(name, value)
-        elif kind.startswith("datetime"):
-            if not isinstance(value, datetime):
-                raise ValidationError(name, f"expected a timestamp, got {type(value).__name__}")
-        elif kind.startswith("list"):
-            if not isinstance(value, list):
-                raise ValidationError(name, f"expected a list of strings, got {_describe(value)}")
-            check_text_list(name, value, max_items=10_000)
-        elif kind.startswith("dict"):
-            check_metadata(name, value)
-    if memory.TYPE != "preference":
-        check_text("agent", memory.agent)
-    check_text("text", memory.text())
+def check_id_list(argument: str, values: Any) -> list[str]:
+    """One id or a non-empty list of ids, without repeats, in the order given (review, restore)."""
+    if isinstance(values, str):
+        values = [values]
+    if not isinstance(values, list | tuple) or not values:
+        raise ValidationError(argument, "expected a non-empty list of memory ids")
+    return [check_text(argument, i) for i in dict.fromkeys(values)]
+
+
+def utc(value: datetime) -> datetime:
+    """The same instant in UTC: a naive datetime is taken to be UTC already."""
+    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)

@@ -119,7 +119,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         mode=args.mode,
     )
     if args.json:
-        from alma_app.records import to_plain
+        from alma_app.memory.records import to_plain
 
         print(json.dumps([to_plain(m) for m in hits], indent=2, ensure_ascii=False))
         return 0
@@ -148,7 +148,7 @@ def _agent_ids(alma, agents: list[str]) -> list[str]:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from alma_app.transfer import write_export
+    from alma_app.memory.transfer import write_export
 
     fmt = args.format or ("parquet" if Path(args.out).suffix == ".parquet" else "jsonl")
     alma = _open(args)
@@ -181,7 +181,7 @@ class ProgressBar:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from alma_app.transfer import import_records, read_located_records
+    from alma_app.memory.transfer import import_records, read_located_records
 
     located = read_located_records(args.file)
     alma = _open(args)
@@ -244,9 +244,9 @@ class Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     from alma_app.mcp.options import add_arguments as add_mcp_arguments
-    from alma_app.search import MODES
-    from alma_app.transfer import FORMATS
-    from alma_app.types import MEMORY_TYPES, STATUSES
+    from alma_app.memory.search import MODES
+    from alma_app.memory.transfer import FORMATS
+    from alma_app.memory.types import MEMORY_TYPES, STATUSES
 
     parser = Parser(prog="alma", description="ALMA: memory for AI agents.")
     parser.add_argument("--config", help="config file (default: $ALMA_CONFIG or .alma/config.yaml)")

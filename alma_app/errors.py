@@ -14,6 +14,11 @@ AlmaError
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import alma_store as st
+
 
 class AlmaError(Exception):
     """Base class of every error the ALMA core raises on purpose."""
@@ -94,3 +99,18 @@ class ClosedError(AlmaError):
 class StorageError(AlmaError):
     def __init__(self, message: str) -> None:
         super().__init__(f"storage error: {message}")
+
+
+@contextmanager
+def store_errors() -> Iterator[None]:
+    """Translate the store's errors into AlmaError once, at the core's boundary with store/."""
+    try:
+        yield
+    except st.InvalidQuery as exc:
+        raise ValidationError("query", str(exc)) from exc
+    except st.StoreClosed as exc:
+        raise ClosedError() from exc
+    except st.VersionConflict as exc:
+        raise ConflictError(exc.ids) from exc
+    except st.StoreError as exc:
+        raise StorageError(str(exc)) from exc

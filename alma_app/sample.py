@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from alma_app.errors import ValidationError
-from alma_app.types import MEMORY_CLASSES, Memory, utcnow
+from alma_app.memory.types import MEMORY_CLASSES, Memory
+from alma_app.values import utcnow
 
 SAMPLE_DIR = Path(__file__).resolve().parent.parent / "sample_data"
 
@@ -62,8 +63,8 @@ def load_sample_memories(alma: Any, directory: Path = SAMPLE_DIR) -> int:
     records = read_jsonl(directory / "memories.jsonl")
     ids = [r["id"] for r in records]
     # Skip what is stored, and what a user deleted (archived): loading twice changes nothing.
-    existing = {m.id for m in alma.repo.get_many(ids)}
-    existing |= {row["id"] for row in alma.store.get("archive", ids, columns=["id"])}
+    existing = {m.id for m in alma.get_memories(ids)}
+    existing |= {a.memory.id for a in alma.list_archived(limit=10_000)}
     now = utcnow()
     missing = [
         memory_from_sample(r, alma.project_id, now) for r in records if r["id"] not in existing

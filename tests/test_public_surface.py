@@ -51,16 +51,18 @@ MODULES: dict[str, tuple[str, ...] | None] = {
     ),
 }
 
+_SELF_ANNOTATION = re.compile(r"^\(self: '[^']*'")
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 
 
 def signature(obj: Any) -> str:
-    """The signature as source text (annotations stay strings), without memory addresses."""
+    """The signature as source text (annotations stay strings), without memory addresses and
+    without an annotation on `self` (a mixin's `self: 'Host'` says nothing about the API)."""
     try:
         text = str(inspect.signature(obj))
     except (TypeError, ValueError):
         text = "(<no signature>)"
-    return _ADDRESS.sub("", text)
+    return _SELF_ANNOTATION.sub("(self", _ADDRESS.sub("", text))
 
 
 def members(cls: type) -> dict[str, str]:

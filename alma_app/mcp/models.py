@@ -9,12 +9,12 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from alma_app.forgetting import ForgetResult
-from alma_app.learning import LearnResult
-from alma_app.progress_types import ProgressSummary, WorkItem
-from alma_app.records import to_plain
-from alma_app.session_types import SessionContext, SessionHandoff, SessionRecord
-from alma_app.types import Memory
+from alma_app.board.types import ProgressSummary, WorkItem
+from alma_app.memory.forgetting import ForgetResult
+from alma_app.memory.learning import LearnResult
+from alma_app.memory.records import to_plain
+from alma_app.memory.types import Memory
+from alma_app.sessions.types import SessionContext, SessionHandoff, SessionRecord
 
 
 class Score(BaseModel):

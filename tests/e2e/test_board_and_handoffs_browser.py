@@ -10,8 +10,8 @@ from pathlib import Path
 
 from playwright.sync_api import expect
 
-from alma_app.progress import ProgressTracker
-from alma_app.session import SessionManager
+from alma_app.board.tracker import ProgressTracker
+from alma_app.sessions.manager import SessionManager
 
 # As in conftest.py: docs/ only with `make screenshots`.
 DOCS = Path(os.environ.get("ALMA_SCREENSHOT_DIR") or Path(tempfile.gettempdir()) / "alma-shots")

@@ -24,8 +24,8 @@ from hypothesis import strategies as st
 from alma_app import ALMA
 from alma_app.config import SETTINGS, Settings, load_settings, settings_from_dict
 from alma_app.errors import AlmaError, ConfigError, ValidationError
-from alma_app.records import to_plain
-from alma_app.types import DomainKnowledge, Outcome
+from alma_app.memory.records import to_plain
+from alma_app.memory.types import DomainKnowledge, Outcome
 
 KEEPER = f"keeper-{uuid.uuid4().hex[:8]}"
 NASTY = [

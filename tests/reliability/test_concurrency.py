@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from alma_app import ALMA
-from alma_app.types import new_id
+from alma_app.memory.types import new_id
 
 WRITES = int(os.environ.get("ALMA_RELIABILITY_WRITES", "500"))
 WRITERS = ("writer-0", "writer-1", "writer-2", "writer-3")

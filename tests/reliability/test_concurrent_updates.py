@@ -27,7 +27,7 @@ import pytest
 
 from alma_app import ALMA
 from alma_app.analytics import recent_activity
-from alma_app.types import DomainKnowledge
+from alma_app.memory.types import DomainKnowledge
 
 
 @pytest.fixture(autouse=True)

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from alma_app import ALMA
-from alma_app.transfer import BATCH
+from alma_app.memory.transfer import BATCH
 
 RECORDS = 5000  # ten batches: the third stop (sixth batch after 1500) is well inside
 PROJECT = "crash"
@@ -33,7 +33,7 @@ IMPORTER = textwrap.dedent(
     """
     import json, os, sys, time
     from alma_app import ALMA
-    from alma_app.transfer import import_records
+    from alma_app.memory.transfer import import_records
     store_dir, source, acks, skip, stop = sys.argv[1:6]
     skip = int(skip)
     where, at_batch = stop.split(":")

@@ -15,8 +15,8 @@ import pytest
 import yaml
 
 from alma_app import ALMA, AlmaError, ValidationError, cli
-from alma_app.records import to_plain
-from alma_app.transfer import import_records, read_records, write_export
+from alma_app.memory.records import to_plain
+from alma_app.memory.transfer import import_records, read_records, write_export
 from tests.conftest import AGENTS, ROOT
 
 PROJECT = "doors"

@@ -9,8 +9,8 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from alma_app.prompt import SECTIONS, estimate_tokens
-from alma_app.types import (
+from alma_app.memory.prompt import SECTIONS, estimate_tokens
+from alma_app.memory.types import (
     AntiPattern,
     DomainKnowledge,
     Heuristic,

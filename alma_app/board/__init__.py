@@ -1,0 +1,1 @@
+"""Work items: types, transition rules, next-item strategies, importing and the tracker."""

@@ -1,0 +1,135 @@
+"""Hybrid scoring: fuse vector and BM25 scores, then weigh recency, success and confidence.
+
+Fusion is by score, not rank: relevance = cosine + lexical_weight * lexical strength, where a
+BM25 hit is strong only if it is both the best of this query's hits and high in absolute terms
+(bm25 / (bm25 + saturation)). A shared common word then barely moves a memory, while a rare
+identifier decides the ranking. On the labelled set in benchmarks/quality.py this beats
+reciprocal-rank fusion, vector-only and BM25-only (see docs/benchmarks.md).
+
+HybridSearch then lifts a candidate's relevance by its neighbours' (alma_app/context_boost.py).
+
+A memory superseded by a newer version of the same statement (alma_app.writes) keeps its
+components but its total is multiplied by SUPERSEDED_FACTOR, so the newer one ranks first while
+the older stays retrievable; the factor is shown as the breakdown's `penalty`.
+
+Pure functions over candidate hits, so the ranking can be tested and explained without a store.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime
+
+from alma_app.config import RetrievalWeights
+from alma_app.memory.types import ScoreBreakdown
+
+SUPERSEDED_FACTOR = 0.8
+
+
+@dataclass
+class Candidate:
+    """One memory found by either search, with what each search said about it."""
+
+    id: str
+    # cosine similarity; for a memory only the lexical search found, the bound merge_hits gives
+    similarity: float = 0.0
+    bm25: float = 0.0
+    vector_rank: int | None = None
+    lexical_rank: int | None = None
+
+
+def merge_hits(
+    vector_hits: list[tuple[str, float]],
+    text_hits: list[tuple[str, float]],
+    min_similarity: float,
+    vector_limit: int | None = None,
+) -> dict[str, Candidate]:
+    """Combine (id, cosine distance) and (id, bm25) hit lists, best first each.
+
+    Vector-only hits below `min_similarity` are dropped: every query has nearest neighbours,
+    but an unrelated memory should not reach a prompt just because the store is small.
+
+    When the vector search was cut at `vector_limit`, a memory only the lexical search found
+    was not among the nearest `vector_limit`: its cosine is at most the last vector hit's, and
+    it is given that bound rather than 0. Counting it as unrelated would rank a strong word
+    match below every vector hit (on LoCoMo, 2.5 points of recall@5; docs/benchmarks.md).
+    """
+    out: dict[str, Candidate] = {}
+    for rank, (memory_id, distance) in enumerate(vector_hits, start=1):
+        out[memory_id] = Candidate(id=memory_id, similarity=1.0 - float(distance), vector_rank=rank)
+    cut = vector_limit is not None and len(vector_hits) >= vector_limit > 0
+    bound = max(0.0, 1.0 - float(vector_hits[-1][1])) if cut else 0.0
+    for rank, (memory_id, bm25) in enumerate(text_hits, start=1):
+        cand = out.setdefault(memory_id, Candidate(id=memory_id, similarity=bound))
+        cand.bm25 = float(bm25)
+        cand.lexical_rank = rank
+    return {
+        k: c for k, c in out.items() if c.lexical_rank is not None or c.similarity >= min_similarity
+    }
+
+
+def lexical_strength(bm25: float, best_bm25: float, saturation: float) -> float:
+    """In [0, 1]: relative to the query's best hit, damped when the BM25 score itself is low."""
+    if bm25 <= 0 or best_bm25 <= 0:
+        return 0.0
+    return (bm25 / best_bm25) * (bm25 / (bm25 + saturation))
+
+
+def relevance(cand: Candidate, best_bm25: float, weights: RetrievalWeights) -> float:
+    """Cosine similarity plus the weighted lexical strength, scaled into [0, 1]."""
+    lexical = lexical_strength(cand.bm25, best_bm25, weights.lexical_saturation)
+    raw = max(0.0, cand.similarity) + weights.lexical_weight * lexical
+    return raw / (1.0 + weights.lexical_weight)
+
+
+def recency(last_touched: datetime, now: datetime, half_life_days: float) -> float:
+    age = max(0.0, (now - last_touched).total_seconds() / 86400.0)
+    return math.exp(-math.log(2.0) * age / half_life_days) if half_life_days > 0 else 1.0
+
+
+def score(
+    cand: Candidate,
+    *,
+    best_bm25: float,
+    recency_value: float,
+    success_value: float,
+    confidence_value: float,
+    weights: RetrievalWeights,
+    penalty: float = 1.0,
+    relevance_value: float | None = None,
+) -> ScoreBreakdown:
+    """The weighted total; relevance_value, when given, replaces the candidate's own relevance
+    (raised by its neighbours' in alma_app.context_boost)."""
+    rel = relevance(cand, best_bm25, weights) if relevance_value is None else relevance_value
+    lexical = cand.bm25 / best_bm25 if best_bm25 > 0 else 0.0
+    return ScoreBreakdown(
+        similarity=round(max(0.0, cand.similarity), 6),
+        lexical=round(lexical, 6),
+        relevance=round(rel, 6),
+        recency=round(recency_value, 6),
+        success=round(success_value, 6),
+        confidence=round(confidence_value, 6),
+        total=total(rel, recency_value, success_value, confidence_value, weights, penalty),
+        penalty=penalty,
+    )
+
+
+def total(
+    relevance_value: float,
+    recency_value: float,
+    success_value: float,
+    confidence_value: float,
+    weights: RetrievalWeights,
+    penalty: float = 1.0,
+) -> float:
+    """score()'s total alone: searches rank every candidate by it and build the breakdown
+    only for the memories they return."""
+    weighted = (
+        weights.relevance * relevance_value
+        + weights.recency * recency_value
+        + weights.success * success_value
+        + weights.confidence * confidence_value
+    )
+    norm = weights.relevance + weights.recency + weights.success + weights.confidence
+    return round(penalty * weighted / norm if norm > 0 else 0.0, 6)

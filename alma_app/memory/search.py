@@ -1,0 +1,218 @@
+"""HybridSearch: one vector search and one BM25 search in the store, fused and scored.
+
+Used by ALMA.retrieve (agents) and ALMA.search (the dashboard's search box), so humans see
+exactly the ranking agents get.
+"""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import alma_store as st
+from alma_app import decay
+from alma_app.config import RetrievalWeights
+from alma_app.memory import context_boost, links
+from alma_app.memory import scoring as retrieval
+from alma_app.memory.records import HIT_COLUMNS, _utc
+from alma_app.memory.repository import MemoryRepository, store_errors
+from alma_app.memory.types import Memory, ScoreBreakdown, utcnow
+
+SearchMode = Literal["hybrid", "vector", "lexical"]
+MODES = ("hybrid", "vector", "lexical")
+LEXICAL_OVERFETCH = 3
+
+# The lexical search runs beside the query embedding and vector search: both wait in native
+# code (LanceDB, torch) with the GIL released, so retrieve costs max(), not sum().
+_LEXICAL_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="alma-bm25")
+
+
+def success_signal(memory: Memory | _Candidate) -> float:
+    """How well a heuristic's advice has worked, in [0, 1]; 0.5 (neutral) for other types."""
+    if memory.TYPE == "heuristic":
+        return memory.success_rate if memory.occurrence_count else 0.5  # type: ignore[attr-defined]
+    # Outcomes are records, not advice: a failure on a similar task is as worth seeing as a
+    # success, so they compete on relevance alone.
+    return 0.5
+
+
+# The candidates' rows carry the columns the score reads, so only the memories returned are
+# hydrated (JSON-decoded into Memory objects): ~10 of ~150 candidates per retrieve.
+SCORE_COLUMNS = [*HIT_COLUMNS, "confidence", "validated_at"]
+
+
+@dataclass(slots=True)
+class _Candidate:
+    """What the score reads of a candidate row, without building its Memory."""
+
+    row: dict[str, Any]
+    TYPE: str
+    clock: datetime
+    effective_confidence: float
+    success_rate: float = 0.0
+    occurrence_count: int = 0
+    superseded: bool = False
+    score: ScoreBreakdown | None = None
+
+    @classmethod
+    def of(
+        cls, row: dict[str, Any], now: datetime, repo: MemoryRepository, lives: dict[str, float]
+    ) -> _Candidate:
+        """`lives`: half-lives by memory type, filled as met (one settings lookup per type)."""
+        kind = row["type"]
+        clock = row["validated_at"]
+        if clock.tzinfo is not UTC:  # the mirror's rows already carry UTC
+            clock = _utc(clock)
+        half_life = lives.get(kind)
+        if half_life is None:
+            half_life = lives[kind] = repo.settings.decay.half_life(kind)
+        confidence = decay.effective_confidence(float(row["confidence"]), clock, now, half_life)
+        view = cls(row, kind, clock, confidence)
+        view.superseded = links.row_is_superseded(row.get("metadata"))
+        if kind == "heuristic":  # its success counts live in the payload
+            payload = json.loads(row.get("payload") or "{}")
+            view.occurrence_count = int(payload.get("occurrence_count") or 0)
+            successes = int(payload.get("success_count") or 0)
+            view.success_rate = successes / view.occurrence_count if view.occurrence_count else 0.0
+        return view
+
+
+class HybridSearch:
+    def __init__(self, repo: MemoryRepository) -> None:
+        self.repo = repo
+
+    def search(
+        self,
+        query: str,
+        where: st.Filter | None,
+        *,
+        limit: int,
+        mode: SearchMode = "hybrid",
+        per_type: int = 0,
+    ) -> list[Memory]:
+        """Memories matching `where`, best first, each with its score breakdown; at most
+        `per_type` of each memory type when given (retrieve's top_k)."""
+        weights = self.repo.settings.retrieval
+        candidates = max(weights.candidates, limit)
+        columns = SCORE_COLUMNS
+        vector_rows: list[dict] = []
+        text_rows: list[dict] = []
+        pending: Future[list[dict]] | None = None
+        with store_errors():
+            if mode in ("hybrid", "lexical"):
+                pending = _LEXICAL_POOL.submit(
+                    self.repo.store.text_search,
+                    "memories",
+                    query,
+                    where=where,
+                    # Where LanceDB's FTS answers (no mirror), the filter applies after BM25
+                    # ranks the whole table (half the cost at 100k memories); over-fetching
+                    # keeps enough of this agent's matches. The mirror's BM25 filters first.
+                    limit=candidates,
+                    columns=columns,
+                    prefilter=False,
+                    overfetch=LEXICAL_OVERFETCH,
+                )
+            try:
+                if mode in ("hybrid", "vector"):
+                    vector = self.repo.embedder.embed([query])[0]
+                    vector_rows = self.repo.store.vector_search(
+                        "memories", vector, where=where, limit=candidates, columns=columns
+                    )
+            finally:
+                if pending is not None:
+                    text_rows = pending.result()
+        rows = {r["id"]: r for r in text_rows}
+        rows.update({r["id"]: r for r in vector_rows})
+        merged = retrieval.merge_hits(
+            [(r["id"], r["_distance"]) for r in vector_rows],
+            [(r["id"], r["_score"]) for r in text_rows],
+            min_similarity=weights.min_similarity if mode == "hybrid" else -1.0,
+            vector_limit=candidates,
+        )
+        best_bm25 = max((r["_score"] for r in text_rows), default=0.0)
+        # Neighbouring context is part of the hybrid ranking; the single modes show one search.
+        context = weights.context_weight if mode == "hybrid" else 0.0
+        relevance = contextual_relevance(merged, rows, best_bm25, weights, context)
+        now = utcnow()
+        half_lives: dict[str, float] = {}
+        scored: list[tuple[float, int, _Candidate, retrieval.Candidate]] = []
+        for position, (memory_id, cand) in enumerate(merged.items()):
+            memory = _Candidate.of(rows[memory_id], now, self.repo, half_lives)
+            recency = retrieval.recency(memory.clock, now, weights.recency_half_life_days)
+            penalty = retrieval.SUPERSEDED_FACTOR if memory.superseded else 1.0
+            value = retrieval.total(
+                relevance[memory_id],
+                recency,
+                success_signal(memory),
+                memory.effective_confidence or 0.0,
+                weights,
+                penalty,
+            )
+            scored.append((-value, position, memory, cand))
+        scored.sort(key=lambda entry: entry[:2])  # best first; the merge order breaks ties
+        ranked = self._ranked([(m, c) for _, _, m, c in scored], limit, per_type)
+        for memory, cand in ranked:  # the breakdown only for what is returned
+            memory.score = retrieval.score(
+                cand,
+                best_bm25=best_bm25,
+                relevance_value=relevance[cand.id],
+                recency_value=retrieval.recency(memory.clock, now, weights.recency_half_life_days),
+                success_value=success_signal(memory),
+                confidence_value=memory.effective_confidence or 0.0,
+                weights=weights,
+                penalty=retrieval.SUPERSEDED_FACTOR if memory.superseded else 1.0,
+            )
+        return self._hydrate([m for m, _ in ranked], now)
+
+    @staticmethod
+    def _ranked(
+        ranked: list[tuple[_Candidate, retrieval.Candidate]], limit: int, per_type: int
+    ) -> list[tuple[_Candidate, retrieval.Candidate]]:
+        """The first `limit` (all when 0), then at most `per_type` of each memory type."""
+        if limit:
+            ranked = ranked[:limit]
+        if not per_type:
+            return ranked
+        taken: dict[str, int] = {}
+        out = []
+        for memory, cand in ranked:
+            if taken.get(memory.TYPE, 0) < per_type:
+                taken[memory.TYPE] = taken.get(memory.TYPE, 0) + 1
+                out.append((memory, cand))
+        return out
+
+    def _hydrate(self, ranked: list[_Candidate], now: datetime) -> list[Memory]:
+        out: list[Memory] = []
+        for view in ranked:
+            memory = self.repo.hydrate(view.row, now)
+            memory.score = view.score
+            out.append(memory)
+        return out
+
+
+def contextual_relevance(
+    merged: dict[str, retrieval.Candidate],
+    rows: dict[str, dict],
+    best_bm25: float,
+    weights: RetrievalWeights,
+    context_weight: float,
+) -> dict[str, float]:
+    """Each candidate's fused relevance, raised by its neighbours' (alma_app/context_boost.py).
+
+    Only memories with an agent have neighbours: a user's preferences are not a sequence."""
+    relevance = {k: retrieval.relevance(c, best_bm25, weights) for k, c in merged.items()}
+    if context_weight <= 0:
+        return relevance
+    written: list[context_boost.Written] = []
+    for memory_id in merged:
+        row = rows[memory_id]
+        owner, at = row.get("agent"), row.get("created_at")
+        if owner and at is not None:
+            written.append(context_boost.Written(owner, at, memory_id))
+    return context_boost.boost(
+        relevance, written, weight=context_weight, window_s=weights.context_window_s
+    )

@@ -1,0 +1,1 @@
+"""Sessions and handoffs: types, importing and the manager."""
