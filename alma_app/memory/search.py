@@ -7,7 +7,6 @@ exactly the ranking agents get.
 from __future__ import annotations
 
 import json
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -15,19 +14,13 @@ from typing import Any, Literal
 import alma_store as st
 from alma_app import decay
 from alma_app.config import RetrievalWeights
-from alma_app.memory import context_boost, links
-from alma_app.memory import scoring as retrieval
+from alma_app.memory import context_boost, hybrid, links, scoring
 from alma_app.memory.records import HIT_COLUMNS, _utc
-from alma_app.memory.repository import MemoryRepository, store_errors
+from alma_app.memory.repository import MemoryRepository
 from alma_app.memory.types import Memory, ScoreBreakdown, utcnow
 
 SearchMode = Literal["hybrid", "vector", "lexical"]
 MODES = ("hybrid", "vector", "lexical")
-LEXICAL_OVERFETCH = 3
-
-# The lexical search runs beside the query embedding and vector search: both wait in native
-# code (LanceDB, torch) with the GIL released, so retrieve costs max(), not sum().
-_LEXICAL_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="alma-bm25")
 
 
 def success_signal(memory: Memory | _Candidate) -> float:
@@ -97,54 +90,29 @@ class HybridSearch:
         `per_type` of each memory type when given (retrieve's top_k)."""
         weights = self.repo.settings.retrieval
         candidates = max(weights.candidates, limit)
-        columns = SCORE_COLUMNS
-        vector_rows: list[dict] = []
-        text_rows: list[dict] = []
-        pending: Future[list[dict]] | None = None
-        with store_errors():
-            if mode in ("hybrid", "lexical"):
-                pending = _LEXICAL_POOL.submit(
-                    self.repo.store.text_search,
-                    "memories",
-                    query,
-                    where=where,
-                    # Where LanceDB's FTS answers (no mirror), the filter applies after BM25
-                    # ranks the whole table (half the cost at 100k memories); over-fetching
-                    # keeps enough of this agent's matches. The mirror's BM25 filters first.
-                    limit=candidates,
-                    columns=columns,
-                    prefilter=False,
-                    overfetch=LEXICAL_OVERFETCH,
-                )
-            try:
-                if mode in ("hybrid", "vector"):
-                    vector = self.repo.embedder.embed([query])[0]
-                    vector_rows = self.repo.store.vector_search(
-                        "memories", vector, where=where, limit=candidates, columns=columns
-                    )
-            finally:
-                if pending is not None:
-                    text_rows = pending.result()
-        rows = {r["id"]: r for r in text_rows}
-        rows.update({r["id"]: r for r in vector_rows})
-        merged = retrieval.merge_hits(
-            [(r["id"], r["_distance"]) for r in vector_rows],
-            [(r["id"], r["_score"]) for r in text_rows],
-            min_similarity=weights.min_similarity if mode == "hybrid" else -1.0,
-            vector_limit=candidates,
+        hits = hybrid.fetch(
+            self.repo.store,
+            self.repo.embedder,
+            "memories",
+            query,
+            where,
+            limit=candidates,
+            columns=SCORE_COLUMNS,
+            weights=weights,
+            mode=mode,
         )
-        best_bm25 = max((r["_score"] for r in text_rows), default=0.0)
+        rows, merged, best_bm25 = hits.rows, hits.merged, hits.best_bm25
         # Neighbouring context is part of the hybrid ranking; the single modes show one search.
         context = weights.context_weight if mode == "hybrid" else 0.0
         relevance = contextual_relevance(merged, rows, best_bm25, weights, context)
         now = utcnow()
         half_lives: dict[str, float] = {}
-        scored: list[tuple[float, int, _Candidate, retrieval.Candidate]] = []
+        scored: list[tuple[float, int, _Candidate, scoring.Candidate]] = []
         for position, (memory_id, cand) in enumerate(merged.items()):
             memory = _Candidate.of(rows[memory_id], now, self.repo, half_lives)
-            recency = retrieval.recency(memory.clock, now, weights.recency_half_life_days)
-            penalty = retrieval.SUPERSEDED_FACTOR if memory.superseded else 1.0
-            value = retrieval.total(
+            recency = scoring.recency(memory.clock, now, weights.recency_half_life_days)
+            penalty = scoring.SUPERSEDED_FACTOR if memory.superseded else 1.0
+            value = scoring.total(
                 relevance[memory_id],
                 recency,
                 success_signal(memory),
@@ -156,22 +124,22 @@ class HybridSearch:
         scored.sort(key=lambda entry: entry[:2])  # best first; the merge order breaks ties
         ranked = self._ranked([(m, c) for _, _, m, c in scored], limit, per_type)
         for memory, cand in ranked:  # the breakdown only for what is returned
-            memory.score = retrieval.score(
+            memory.score = scoring.score(
                 cand,
                 best_bm25=best_bm25,
                 relevance_value=relevance[cand.id],
-                recency_value=retrieval.recency(memory.clock, now, weights.recency_half_life_days),
+                recency_value=scoring.recency(memory.clock, now, weights.recency_half_life_days),
                 success_value=success_signal(memory),
                 confidence_value=memory.effective_confidence or 0.0,
                 weights=weights,
-                penalty=retrieval.SUPERSEDED_FACTOR if memory.superseded else 1.0,
+                penalty=scoring.SUPERSEDED_FACTOR if memory.superseded else 1.0,
             )
         return self._hydrate([m for m, _ in ranked], now)
 
     @staticmethod
     def _ranked(
-        ranked: list[tuple[_Candidate, retrieval.Candidate]], limit: int, per_type: int
-    ) -> list[tuple[_Candidate, retrieval.Candidate]]:
+        ranked: list[tuple[_Candidate, scoring.Candidate]], limit: int, per_type: int
+    ) -> list[tuple[_Candidate, scoring.Candidate]]:
         """The first `limit` (all when 0), then at most `per_type` of each memory type."""
         if limit:
             ranked = ranked[:limit]
@@ -195,7 +163,7 @@ class HybridSearch:
 
 
 def contextual_relevance(
-    merged: dict[str, retrieval.Candidate],
+    merged: dict[str, scoring.Candidate],
     rows: dict[str, dict],
     best_bm25: float,
     weights: RetrievalWeights,
@@ -204,7 +172,7 @@ def contextual_relevance(
     """Each candidate's fused relevance, raised by its neighbours' (alma_app/context_boost.py).
 
     Only memories with an agent have neighbours: a user's preferences are not a sequence."""
-    relevance = {k: retrieval.relevance(c, best_bm25, weights) for k, c in merged.items()}
+    relevance = {k: scoring.relevance(c, best_bm25, weights) for k, c in merged.items()}
     if context_weight <= 0:
         return relevance
     written: list[context_boost.Written] = []
