@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
-from alma_app.memory.tables import TABLES
+from alma_app.tables import TABLES
 from alma_store import And, Eq, HasAny, In, InvalidQuery, Or, Range, TextContains, open_store
 from alma_store.mirror import Unsupported
 
@@ -165,7 +165,7 @@ def test_another_process_write_is_seen_by_the_next_search(tmp_path):
         f"""
         import numpy as np
         from datetime import datetime, UTC
-        from alma_app.memory.tables import TABLES
+        from alma_app.tables import TABLES
         from alma_store import open_store
         s = open_store({str(tmp_path / "s")!r}, vector_dim={DIM}, tables=TABLES)
         s.add("memories", [dict(id="far", type="heuristic", agent="helena", user_id=None,
