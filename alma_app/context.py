@@ -13,7 +13,7 @@ from alma_app.config import DEFAULT_CONFIG_PATH, Settings, load_settings
 from alma_app.embeddings import Embedder, make_embedder
 from alma_app.errors import ConfigError
 from alma_app.events import EventLog
-from alma_app.memory.tables import TABLES
+from alma_app.tables import TABLES
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ import alma_store as st
 from alma_app.config import Settings, load_settings, resolve_config_path
 from alma_app.embeddings import MINILM_DIM
 from alma_app.errors import AlmaError
-from alma_app.memory.tables import TABLES
+from alma_app.tables import TABLES
 from alma_store.redact import MASK, secrets_of
 
 BACKENDS = {

@@ -27,9 +27,12 @@ import numpy as np
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from benchmarks.peer_runner import use_checkout
 
-from alma_app import ALMA, DomainKnowledge, MiniLMEmbedder
-from benchmarks.workload import (
+use_checkout(str(Path(__file__).resolve().parent.parent))  # this checkout's alma_store
+
+from alma_app import ALMA, DomainKnowledge, MiniLMEmbedder  # noqa: E402
+from benchmarks.workload import (  # noqa: E402
     ACTIONS,
     AREAS,
     PROBLEMS,

@@ -296,7 +296,7 @@ class OurAdapter:
     def __init__(self, workload: dict[str, Any], root: Path) -> None:
         # ALMA_OURS_ROOT: another checkout of ours (a baseline run beside this one).
         root_dir = os.environ.get("ALMA_OURS_ROOT") or str(Path(__file__).resolve().parent.parent)
-        sys.path.insert(0, root_dir)
+        use_checkout(root_dir)
         from alma_app import ALMA, MiniLMEmbedder
 
         embedder = MiniLMEmbedder()
@@ -362,6 +362,25 @@ class OurAdapter:
 
     def close(self) -> None:
         self.alma.close()
+
+
+def use_checkout(root_dir: str) -> None:
+    """Import alma_app and alma_store from this checkout: alma_store is the store/ folder's
+    import name, which an editable install maps to wherever it was installed from (another
+    worktree's numbers would be measured otherwise)."""
+    import importlib.util
+
+    sys.path.insert(0, root_dir)
+    store_dir = Path(root_dir) / "store"
+    if "alma_store" in sys.modules or not (store_dir / "__init__.py").is_file():
+        return
+    spec = importlib.util.spec_from_file_location(
+        "alma_store", store_dir / "__init__.py", submodule_search_locations=[str(store_dir)]
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["alma_store"] = module
+    spec.loader.exec_module(module)
 
 
 def _version() -> str:

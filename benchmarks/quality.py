@@ -22,6 +22,9 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from benchmarks.peer_runner import use_checkout  # noqa: E402
+
+use_checkout(str(ROOT))  # this checkout's alma_store, whatever the editable install says
 
 from alma_app import ALMA, MiniLMEmbedder  # noqa: E402
 from alma_app.types import DomainKnowledge, utcnow  # noqa: E402

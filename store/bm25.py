@@ -113,6 +113,43 @@ class Postings:
         }
         return cls(index, lengths)
 
+    def select(self, position: np.ndarray, rows: int) -> Postings:
+        """These postings with row r moved to position[r], rows at -1 dropped."""
+        index = {}
+        for term, (r, f) in self.index.items():
+            moved = position[r]
+            keep = moved >= 0
+            if keep.any():
+                index[term] = (moved[keep], f[keep])
+        lengths = np.zeros(rows, dtype=np.float32)
+        kept = position >= 0
+        lengths[position[kept]] = self.lengths[kept]
+        return Postings(index, lengths)
+
+    @classmethod
+    def merge(cls, parts: list[Postings], position: np.ndarray) -> Postings:
+        """The postings of the parts' rows concatenated, then moved: row i of the concatenation
+        is row position[i] of the result (a mirror block merged and re-clustered)."""
+        rows: dict[str, list[np.ndarray]] = {}
+        freqs: dict[str, list[np.ndarray]] = {}
+        lengths = np.zeros(position.size, dtype=np.float32)
+        base = 0
+        for part in parts:
+            moved = position[base : base + part.lengths.size]
+            lengths[moved] = part.lengths
+            for term, (r, f) in part.index.items():
+                rows.setdefault(term, []).append(moved[r])
+                freqs.setdefault(term, []).append(f)
+            base += part.lengths.size
+        index = {
+            term: (
+                r[0] if len(r) == 1 else np.concatenate(r),
+                freqs[term][0] if len(r) == 1 else np.concatenate(freqs[term]),
+            )
+            for term, r in rows.items()
+        }
+        return cls(index, lengths)
+
 
 def rank(
     postings: list[Postings],
@@ -120,25 +157,27 @@ def rank(
     allowed: list[np.ndarray],
     query: str,
     limit: int,
+    stats: list[tuple[int, float]] | None = None,
 ) -> list[tuple[int, int, float]]:
     """The `limit` best (fragment, row, score) for a query, over rows allowed by the filter.
 
-    `live` masks deleted rows out of the statistics; `allowed` is live and passing the filter.
+    `live` masks deleted rows out of the statistics; `allowed` is live and passing the filter;
+    `stats` (each fragment's live rows and their summed length, see live_stats) saves
+    recomputing them per query.
     """
     wanted = list(dict.fromkeys(terms(query)))
     if not wanted or limit <= 0:
         return []
-    docs = 0
-    total_length = 0.0
-    for p, mask in zip(postings, live, strict=True):
-        docs += p.lengths.size if mask is None else int(mask.sum())
-        total_length += float(p.lengths.sum() if mask is None else p.lengths[mask].sum())
+    if stats is None:
+        stats = [live_stats(p, mask) for p, mask in zip(postings, live, strict=True)]
+    docs = sum(d for d, _ in stats)
+    total_length = sum(t for _, t in stats)
     if docs == 0:
         return []
     average = max(total_length / docs, 1e-9)
-    hits: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in postings]
+    found: list[list[tuple[int, np.ndarray, float, np.ndarray]]] = []
     for term in wanted:
-        found = []
+        per_term = []
         df = 0
         for index, (p, mask) in enumerate(zip(postings, live, strict=True)):
             entry = p.index.get(term)
@@ -150,27 +189,33 @@ def rank(
                 rows, tf = rows[keep], tf[keep]
             if rows.size:
                 df += rows.size
-                found.append((index, rows, tf))
-        if not df:
-            continue
-        idf = float(np.log1p((docs - df + 0.5) / (df + 0.5)))
-        for index, rows, tf in found:
+                per_term.append((index, rows, tf))
+        if df:
+            idf = float(np.log1p((docs - df + 0.5) / (df + 0.5)))
+            found.append([(index, rows, idf, tf) for index, rows, tf in per_term])
+    totals: dict[int, np.ndarray] = {}
+    for per_term in found:
+        for index, rows, idf, tf in per_term:
             norm = K1 * (1.0 - B + B * postings[index].lengths[rows] / average)
-            hits[index].append((rows, idf * tf * (K1 + 1.0) / (tf + norm)))
+            summed = totals.get(index)
+            if summed is None:
+                summed = totals[index] = np.zeros(postings[index].lengths.size, dtype=np.float64)
+            summed[rows] += idf * tf * (K1 + 1.0) / (tf + norm)  # a term's rows are distinct
     best: list[tuple[int, int, float]] = []
-    for index, parts in enumerate(hits):
-        if not parts:
-            continue
-        rows = np.concatenate([r for r, _ in parts])
-        scores = np.concatenate([s for _, s in parts])
-        unique, inverse = np.unique(rows, return_inverse=True)
-        summed = np.zeros(unique.size, dtype=np.float64)
-        np.add.at(summed, inverse, scores)
-        keep = allowed[index][unique]
-        unique, summed = unique[keep], summed[keep]
+    for index, summed in totals.items():
+        unique = np.flatnonzero(summed)
+        unique = unique[allowed[index][unique]]
+        scores = summed[unique]
         if unique.size > limit:
-            top = np.argpartition(-summed, limit - 1)[:limit]
-            unique, summed = unique[top], summed[top]
-        best.extend((index, int(r), float(s)) for r, s in zip(unique, summed, strict=True))
+            top = np.argpartition(-scores, limit - 1)[:limit]
+            unique, scores = unique[top], scores[top]
+        best.extend((index, int(r), float(s)) for r, s in zip(unique, scores, strict=True))
     best.sort(key=lambda hit: -hit[2])
     return best[:limit]
+
+
+def live_stats(postings: Postings, live: np.ndarray | None) -> tuple[int, float]:
+    """Live rows and their summed term count: a fragment's share of the BM25 statistics."""
+    if live is None:
+        return postings.lengths.size, float(postings.lengths.sum())
+    return int(live.sum()), float(postings.lengths[live].sum())

@@ -162,6 +162,7 @@ class LanceStore:
     sql = _read(TableReads.sql)
     vector_search = _read(TableReads.vector_search)
     text_search = _read(TableReads.text_search)
+    warm = _read(TableReads.warm)
 
     # ------------------------------------------------------------------ writes
 

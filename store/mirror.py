@@ -19,167 +19,28 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from . import bm25
-from .filters import And, Eq, Filter, HasAny, In, Or, Range
+from .filters import Filter
+from .mirror_blocks import (
+    MAX_BLOCK_ROWS,
+    Block,
+    Part,
+    Unsupported,
+    _offsets,
+    gone,
+    load,
+    merge,
+    shrink,
+)
 
-MASK_CACHE = 32  # filters remembered per fragment (one per agent view, typically)
+__all__ = ["TableMirror", "Unsupported"]
 
-
-class Unsupported(Exception):
-    """The copy cannot answer this request exactly; use LanceDB's search."""
-
-
-@dataclass
-class _Fragment:
-    """One Lance fragment's live rows: Arrow columns, a vector matrix, their physical offsets."""
-
-    key: tuple[Any, ...]
-    deletion: str
-    data: pa.Table
-    vectors: np.ndarray  # (rows, dim) float32
-    inv_norms: np.ndarray  # 1/|v|, 0 for zero vectors
-    offsets: np.ndarray  # physical row offsets within the fragment
-    live: np.ndarray | None = None  # rows deleted since loading are False
-    _codes: dict[str, tuple[np.ndarray, dict[Any, int]]] = field(default_factory=dict)
-    _masks: dict[Filter, np.ndarray] = field(default_factory=dict)
-    _ids: dict[str, int] | None = None
-    _lexical: dict[str, bm25.Postings] = field(default_factory=dict)  # by text column
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def with_deletions(self, deletion: str, live_offsets: np.ndarray) -> _Fragment:
-        """A copy sharing the data, with a new live mask (the data itself never changes)."""
-        live = np.isin(self.offsets, live_offsets, assume_unique=True)
-        return _Fragment(
-            key=self.key,
-            deletion=deletion,
-            data=self.data,
-            vectors=self.vectors,
-            inv_norms=self.inv_norms,
-            offsets=self.offsets,
-            live=None if live.all() else live,
-            _codes=self._codes,
-            _masks=self._masks,  # masks cover the data only; `live` is applied on top
-            _ids=self._ids,
-            _lexical=self._lexical,
-        )
-
-    def postings(self, column: str) -> bm25.Postings:
-        """The column's BM25 postings, built on first use (the data never changes)."""
-        hit = self._lexical.get(column)
-        if hit is None:
-            if column not in self.data.column_names:
-                raise Unsupported(f"no column {column!r}")
-            hit = bm25.Postings.build(self.data.column(column))
-            with self._lock:
-                self._lexical[column] = hit
-        return hit
-
-    def row_of(self, row_id: str) -> int | None:
-        if self._ids is None:
-            with self._lock:
-                if self._ids is None:
-                    ids = self.data.column("id").to_pylist()
-                    self._ids = {value: row for row, value in enumerate(ids)}
-        row = self._ids.get(row_id)
-        if row is None or (self.live is not None and not self.live[row]):
-            return None
-        return row
-
-    def mask(self, where: Filter | None) -> np.ndarray:
-        """Rows that are live and pass the filter."""
-        cached = self._masks.get(where) if where is not None else None
-        if cached is None:
-            cached = (
-                np.ones(self.data.num_rows, dtype=bool) if where is None else self._evaluate(where)
-            )
-            if where is not None:
-                with self._lock:
-                    if len(self._masks) >= MASK_CACHE:
-                        self._masks.pop(next(iter(self._masks)))
-                    self._masks[where] = cached
-        return cached if self.live is None else cached & self.live
-
-    def _evaluate(self, flt: Filter) -> np.ndarray:
-        if isinstance(flt, And):
-            out = np.ones(self.data.num_rows, dtype=bool)
-            for part in flt.parts:
-                out &= self._evaluate(part)
-            return out
-        if isinstance(flt, Or):
-            out = np.zeros(self.data.num_rows, dtype=bool)
-            for part in flt.parts:
-                out |= self._evaluate(part)
-            return out
-        if isinstance(flt, Eq | In):
-            values = (flt.value,) if isinstance(flt, Eq) else flt.values
-            codes, lookup = self._coded(flt.column)
-            wanted = [lookup[v] for v in values if _hashable(v) and v in lookup]
-            if not wanted:
-                return np.zeros(self.data.num_rows, dtype=bool)
-            return np.isin(codes, np.asarray(wanted, dtype=codes.dtype))
-        if isinstance(flt, HasAny):
-            column = self._column(flt.column)
-            if not pa.types.is_list(column.type):
-                raise Unsupported(f"{flt.column} is not a list column")
-            out = np.zeros(self.data.num_rows, dtype=bool)
-            flat = pc.list_flatten(column)
-            if len(flat):
-                hit = pc.is_in(flat, value_set=pa.array(list(flt.values), type=flat.type))
-                parents = pc.list_parent_indices(column).to_numpy()
-                out[parents[hit.fill_null(False).to_numpy(zero_copy_only=False)]] = True
-            return out
-        if isinstance(flt, Range):
-            column = self._column(flt.column)
-            result = pa.array(np.ones(self.data.num_rows, dtype=bool))
-            if flt.low is not None:
-                result = pc.and_(result, pc.greater_equal(column, _scalar(flt.low, column.type)))
-            if flt.high is not None:
-                result = pc.and_(result, pc.less_equal(column, _scalar(flt.high, column.type)))
-            return result.fill_null(False).to_numpy(zero_copy_only=False)
-        raise Unsupported(f"filter {type(flt).__name__} is not evaluated in memory")
-
-    def _column(self, name: str) -> pa.Array:
-        if name not in self.data.column_names:
-            raise Unsupported(f"no column {name!r}")
-        return self.data.column(name).combine_chunks()
-
-    def _coded(self, name: str) -> tuple[np.ndarray, dict[Any, int]]:
-        """Dictionary codes of a column (nulls get -1), computed once per fragment."""
-        hit = self._codes.get(name)
-        if hit is None:
-            column = self._column(name)
-            if pa.types.is_list(column.type):
-                raise Unsupported(f"{name} is a list column")
-            encoded = pc.dictionary_encode(column)
-            codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)
-            lookup = {value: code for code, value in enumerate(encoded.dictionary.to_pylist())}
-            hit = (codes.astype(np.int32, copy=False), lookup)
-            with self._lock:
-                self._codes[name] = hit
-        return hit
-
-
-def _hashable(value: Any) -> bool:
-    try:
-        hash(value)
-    except TypeError:
-        return False
-    return True
-
-
-def _scalar(value: Any, arrow_type: pa.DataType) -> pa.Scalar:
-    try:
-        return pa.scalar(value, type=arrow_type)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError) as exc:
-        raise Unsupported(f"cannot compare {arrow_type} with {value!r}") from exc
+# A block's requested columns as Python values: immutable ones, list ones, whether the vector is.
+_Columns = tuple[list[tuple[str, list[Any]]], list[tuple[str, list[Any]]], bool]
 
 
 class TableMirror:
@@ -192,70 +53,88 @@ class TableMirror:
         # it multiplies one contiguous block of the matrix instead of gathering scattered rows.
         self.cluster_by = cluster_by
         self.version: int | None = None
-        self._fragments: list[_Fragment] = []
+        self._blocks: list[Block] = []
         self._lock = threading.Lock()
         self.loads = 0  # fragments read in full (for tests)
 
     @property
     def rows(self) -> int:
-        return sum(
-            f.data.num_rows if f.live is None else int(f.live.sum()) for f in self._fragments
-        )
+        return sum(b.live_rows for b in self._blocks)
 
-    def refresh(self, dataset: Any) -> list[_Fragment]:
-        """Move to the dataset's version, reading only what changed; returns the fragments."""
+    def refresh(self, dataset: Any) -> list[Block]:
+        """Move to the dataset's version, reading only what changed; returns the blocks."""
         version = int(dataset.version)
         with self._lock:
             if version == self.version:
-                return self._fragments
-            known = {f.key: f for f in self._fragments}
-            fragments: list[_Fragment] = []
+                return self._blocks
+            fragments: dict[tuple[Any, ...], tuple[Any, str]] = {}
             for fragment in dataset.get_fragments():
                 meta = fragment.metadata
                 key = (fragment.fragment_id, tuple(df.path for df in meta.files))
-                deletion = repr(meta.deletion_file)
-                cached = known.get(key)
-                if cached is None:
-                    cached = self._load(fragment, key, deletion)
-                elif cached.deletion != deletion:
-                    live = fragment.to_table(columns=[], with_row_address=True)
-                    offsets = _offsets(live.column("_rowaddr"))
-                    cached = cached.with_deletions(deletion, offsets)
-                fragments.append(cached)
-            self._fragments = fragments
+                fragments[key] = (fragment, repr(meta.deletion_file))
+            blocks: list[Block] = []
+            seen: set[tuple[Any, ...]] = set()
+            for block in self._blocks:
+                moved = self._moved(block, fragments)
+                seen.update(p.key for p in block.parts if p.key is not None)
+                if moved.live_rows == 0:
+                    continue
+                blocks.append(shrink(moved) if 2 * moved.live_rows < moved.num_rows else moved)
+            for key, (fragment, deletion) in fragments.items():
+                if key not in seen:
+                    blocks.append(self._load(fragment, key, deletion))
+            self._blocks = self._merged(blocks)
             self.version = version
-            return fragments
+            return self._blocks
 
-    def _load(self, fragment: Any, key: tuple[Any, ...], deletion: str) -> _Fragment:
+    def _moved(self, block: Block, fragments: dict[tuple[Any, ...], tuple[Any, str]]) -> Block:
+        """The block with its fragments' current deletions; rows of vanished fragments dead."""
+        parts: list[Part] = []
+        changed = False
+        for part in block.parts:
+            if part.key is None:
+                parts.append(part)
+                continue
+            hit = fragments.get(part.key)
+            if hit is None:
+                parts.append(gone(part))
+                changed = True
+            elif hit[1] != part.deletion:
+                live = hit[0].to_table(columns=[], with_row_address=True)
+                offsets = _offsets(live.column("_rowaddr"))
+                alive = np.isin(part.offsets, offsets, assume_unique=True)
+                parts.append(
+                    Part(part.key, hit[1], part.offsets, part.rows, None if alive.all() else alive)
+                )
+                changed = True
+            else:
+                parts.append(part)
+        return block.with_parts(tuple(parts)) if changed else block
+
+    def _merged(self, blocks: list[Block]) -> list[Block]:
+        """Newer blocks merged into older ones while the newer is at least half the older's size
+        (about log2(rows) blocks; see store/mirror_blocks.py)."""
+        out: list[Block] = []
+        for block in blocks:
+            out.append(block)
+            while len(out) >= 2:
+                newer, older = out[-1], out[-2]
+                rows = newer.num_rows + older.num_rows
+                if 2 * newer.num_rows < older.num_rows or rows > MAX_BLOCK_ROWS:
+                    break
+                parts = [shrink(b) if b.live_rows < b.num_rows else b for b in (older, newer)]
+                out[-2:] = [merge(parts, self.cluster_by)]
+        return out
+
+    def _load(self, fragment: Any, key: tuple[Any, ...], deletion: str) -> Block:
         table = fragment.to_table(with_row_address=True)
-        if self.cluster_by in table.column_names and table.num_rows > 1:
-            column = table.column(self.cluster_by).combine_chunks()
-            codes = (
-                pc.dictionary_encode(column).indices.fill_null(-1).to_numpy(zero_copy_only=False)
-            )
-            table = table.take(pa.array(np.argsort(codes, kind="stable")))
-        offsets = _offsets(table.column("_rowaddr"))
-        vectors_column = table.column(self.vector_column).combine_chunks()
-        if vectors_column.null_count:
-            raise Unsupported("null vectors")
-        flat = vectors_column.flatten().to_numpy(zero_copy_only=False)
-        vectors = np.ascontiguousarray(flat, dtype=np.float32).reshape(-1, self.dim)
-        norms = np.linalg.norm(vectors, axis=1)
-        inv_norms = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
-        data = table.drop_columns([self.vector_column, "_rowaddr"]).combine_chunks()
+        block = load(table, key, deletion, self.vector_column, self.dim, self.cluster_by)
         self.loads += 1
-        return _Fragment(
-            key=key,
-            deletion=deletion,
-            data=data,
-            vectors=vectors,
-            inv_norms=inv_norms.astype(np.float32),
-            offsets=offsets,
-        )
+        return block
 
     def nearest(
         self,
-        fragments: Sequence[_Fragment],
+        fragments: Sequence[Block],
         vector: np.ndarray,
         where: Filter | None,
         limit: int,
@@ -294,7 +173,7 @@ class TableMirror:
 
     def lexical(
         self,
-        fragments: Sequence[_Fragment],
+        fragments: Sequence[Block],
         text: str,
         text_column: str,
         where: Filter | None,
@@ -304,12 +183,13 @@ class TableMirror:
         """The `limit` rows passing `where` that best match `text` by BM25, with `_score`."""
         postings = [f.postings(text_column) for f in fragments]
         allowed = [f.mask(where) for f in fragments]
-        hits = bm25.rank(postings, [f.live for f in fragments], allowed, text, limit)
+        stats = [f.lexical_stats(text_column) for f in fragments]
+        hits = bm25.rank(postings, [f.live for f in fragments], allowed, text, limit, stats)
         return self._rows(fragments, hits, columns, "_score")
 
     def by_ids(
         self,
-        fragments: Sequence[_Fragment],
+        fragments: Sequence[Block],
         scored_ids: Iterable[tuple[str, float]],
         where: Filter | None,
         limit: int,
@@ -334,59 +214,36 @@ class TableMirror:
 
     def _rows(
         self,
-        fragments: Sequence[_Fragment],
+        fragments: Sequence[Block],
         hits: list[tuple[int, int, float]],
         columns: Sequence[str] | None,
         score_column: str,
     ) -> list[dict]:
-        by_fragment: dict[int, list[int]] = {}
-        for position, (index, _row, _value) in enumerate(hits):
-            by_fragment.setdefault(index, []).append(position)
-        out: list[dict] = [{} for _ in hits]
-        for index, positions in by_fragment.items():
-            fragment = fragments[index]
-            data = fragment.data
-            wanted = list(columns) if columns else [*data.column_names, self.vector_column]
-            with_vector = self.vector_column in wanted
-            names = [c for c in wanted if c != self.vector_column]
-            missing = [c for c in names if c not in data.column_names]
-            if missing:
-                raise Unsupported(f"columns {missing} are not mirrored")
-            rows = [hits[p][1] for p in positions]
-            records = _pylist(data.select(names).take(pa.array(rows, type=pa.int64())))
-            for position, row, record in zip(positions, rows, records, strict=True):
-                if with_vector:
-                    record[self.vector_column] = fragment.vectors[row].tolist()
-                record[score_column] = hits[position][2]
-                out[position] = record
+        """The hits' rows as dicts, from each block's values converted to Python once per row (a
+        search reads ~100 candidate rows; converting them from Arrow each time cost ~4 ms)."""
+        wanted: dict[int, list[int]] = {}
+        for index, row, _value in hits:
+            wanted.setdefault(index, []).append(row)
+        picked = {i: self._columns(fragments[i], columns, rows) for i, rows in wanted.items()}
+        out: list[dict] = []
+        for index, row, value in hits:
+            plain, lists, with_vector = picked[index]
+            record = {name: values[row] for name, values in plain}
+            for name, values in lists:  # copies: the cached values are shared
+                item = values[row]
+                record[name] = None if item is None else list(item)
+            if with_vector:
+                record[self.vector_column] = fragments[index].vectors[row].tolist()
+            record[score_column] = value
+            out.append(record)
         return out
 
-
-def _pylist(table: pa.Table) -> list[dict]:
-    """Table.to_pylist(), with UTC timestamps converted as naive ones plus a fixed UTC tzinfo:
-    Arrow converts tz-aware timestamps through the zone database one value at a time, which was
-    most of a search's cost (~25 ms for 80 rows of 3 timestamps, measured under load)."""
-    utc = [
-        name
-        for name, kind in zip(table.column_names, table.schema.types, strict=True)
-        if pa.types.is_timestamp(kind) and kind.tz in ("UTC", "+00:00", "Etc/UTC")
-    ]
-    if not utc:
-        return table.to_pylist()
-    for name in utc:
-        index = table.column_names.index(name)
-        naive = table.column(index).cast(pa.timestamp(table.schema.field(index).type.unit))
-        table = table.set_column(index, name, naive)
-    records = table.to_pylist()
-    for record in records:
-        for name in utc:
-            value = record[name]
-            if value is not None:
-                record[name] = value.replace(tzinfo=UTC)
-    return records
-
-
-def _offsets(addresses: pa.ChunkedArray | pa.Array) -> np.ndarray:
-    """Row offsets within a fragment from Lance row addresses (fragment id << 32 | offset)."""
-    values = np.asarray(addresses.to_numpy(), dtype=np.uint64)
-    return (values & np.uint64(0xFFFFFFFF)).astype(np.int64)
+    def _columns(self, block: Block, columns: Sequence[str] | None, rows: list[int]) -> _Columns:
+        """A block's requested columns as Python values, converted at least at `rows`."""
+        names = list(columns) if columns else [*block.data.column_names, self.vector_column]
+        plain: list[tuple[str, list[Any]]] = []
+        lists: list[tuple[str, list[Any]]] = []
+        stored = [name for name in names if name != self.vector_column]
+        for name, (values, mutable) in zip(stored, block.values(stored, rows), strict=True):
+            (lists if mutable else plain).append((name, values))
+        return plain, lists, self.vector_column in names

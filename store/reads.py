@@ -197,6 +197,11 @@ class TableReads:
             query = query.select([*columns, "_score"])
         return query.to_arrow().to_pylist()[:limit]
 
+    def warm(self, table: str) -> None:
+        """Move the table's mirror to its latest version now (beside other work, such as the
+        embedding a write computes before its near-duplicate search); a no-op without one."""
+        self._mirrored(table)
+
     def _mirrored(self, table: str) -> tuple[TableMirror, list[Any], Any] | None:
         """The table's mirror moved to its latest version with that version's Lance dataset,
         or None where there is none."""

@@ -1,6 +1,6 @@
 """Table definitions the store is handed: it knows columns and indexes, not what rows mean.
 
-The core describes each of its tables with a TableSpec (alma_app/memory/tables.py) and passes the
+The core describes each of its tables with a TableSpec (alma_app/tables.py) and passes the
 list to `open_store(..., tables=...)`. The store creates, checks, migrates, indexes and searches
 tables by their specs alone. Two column names are storage mechanics and live here: the vector
 column (searched by similarity, mirrored in process) and the row version (conditional writes).

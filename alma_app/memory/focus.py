@@ -10,21 +10,34 @@ that also holds a strategy and an error, which pull in the same strategy's outco
 types. When the type is known, the agent's heuristics and anti-patterns of that type are searched
 for directly, and its own ones of other types are left out. General ones (learned outside any
 category) and those shared by other agents are kept.
+
+Reading the type costs an embedding of each neighbouring task (~5 ms apiece on one core), so
+`focus` first asks whether the type could change anything: when none of the agent's own advice is
+among the hits and no advice the agent may see has any of the candidate types, it cannot, and the
+hits are returned as they are (one cheap existence query instead of the embeddings and a second
+search).
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+import alma_store as st
+from alma_app.errors import store_errors
 from alma_app.memory.learning import GENERAL
 from alma_app.memory.types import Memory
+
+if TYPE_CHECKING:
+    from alma_app.memory.search import HybridSearch
 
 NEIGHBOURS = 3
 MIN_SHARE = 0.5
 ADVICE_TYPES = ("heuristic", "anti_pattern")
+ADVICE_SCAN = 2000  # advice rows read to learn their task types before voting
 
 
 def task_type_of(
@@ -64,3 +77,51 @@ def focused(
     kept = [m for m in merged.values() if keeps(m, agent, kind)]
     kept.sort(key=lambda m: m.score.total if m.score else 0.0, reverse=True)
     return kept
+
+
+def focus(
+    task: str,
+    hits: list[Memory],
+    agent: str,
+    where: st.Filter,
+    top_k: int,
+    searcher: HybridSearch,
+    vectors: Callable[[Sequence[str]], np.ndarray],
+) -> list[Memory]:
+    """`hits` (retrieve's, best first) kept to the task's type, with that type's advice searched
+    for directly (at most 2 * top_k), or `hits` unchanged when the type is unknown or could
+    change nothing. `where` is what the agent may see."""
+    kinds = {
+        m.task_type  # type: ignore[attr-defined]
+        for m in hits
+        if m.TYPE == "outcome" and m.agent == agent
+    } - {GENERAL}
+    own_advice = any(
+        m.TYPE in ADVICE_TYPES and m.agent == agent and m.task_type != GENERAL  # type: ignore[attr-defined]
+        for m in hits
+    )
+    if not kinds:
+        return hits
+    advice_kinds = None if own_advice else _advice_of(task, where, searcher)
+    if advice_kinds is not None and not advice_kinds & kinds:
+        return hits  # no candidate type has advice here: every answer gives these hits
+    kind = task_type_of(task, hits, agent, vectors)
+    if kind is None:
+        return hits
+    only = st.And((where, st.In("type", ADVICE_TYPES), st.Eq("category", kind)))
+    advice = searcher.search(task, only, limit=2 * top_k)
+    return focused(hits, advice, agent, kind)
+
+
+def _advice_of(task: str, where: st.Filter, searcher: HybridSearch) -> set[str] | None:
+    """The task types of the advice the agent may see, or None when it may see more than
+    ADVICE_SCAN pieces (then the vote is not skipped). One search with the same filter every time
+    for an agent, so the store answers it from cached masks."""
+    only = st.And((where, st.In("type", ADVICE_TYPES)))
+    repo = searcher.repo
+    vector = repo.embedder.embed([task])[0]  # the search's own, from the embedder's cache
+    with store_errors():
+        rows = repo.store.vector_search(
+            "memories", vector, where=only, limit=ADVICE_SCAN, columns=["category"]
+        )
+    return None if len(rows) >= ADVICE_SCAN else {r["category"] for r in rows}

@@ -103,13 +103,6 @@ def score(
     (raised by its neighbours' in alma_app.context_boost)."""
     rel = relevance(cand, best_bm25, weights) if relevance_value is None else relevance_value
     lexical = cand.bm25 / best_bm25 if best_bm25 > 0 else 0.0
-    total = (
-        weights.relevance * rel
-        + weights.recency * recency_value
-        + weights.success * success_value
-        + weights.confidence * confidence_value
-    )
-    norm = weights.relevance + weights.recency + weights.success + weights.confidence
     return ScoreBreakdown(
         similarity=round(max(0.0, cand.similarity), 6),
         lexical=round(lexical, 6),
@@ -117,6 +110,26 @@ def score(
         recency=round(recency_value, 6),
         success=round(success_value, 6),
         confidence=round(confidence_value, 6),
-        total=round(penalty * total / norm if norm > 0 else 0.0, 6),
+        total=total(rel, recency_value, success_value, confidence_value, weights, penalty),
         penalty=penalty,
     )
+
+
+def total(
+    relevance_value: float,
+    recency_value: float,
+    success_value: float,
+    confidence_value: float,
+    weights: RetrievalWeights,
+    penalty: float = 1.0,
+) -> float:
+    """score()'s total alone: searches rank every candidate by it and build the breakdown
+    only for the memories they return."""
+    weighted = (
+        weights.relevance * relevance_value
+        + weights.recency * recency_value
+        + weights.success * success_value
+        + weights.confidence * confidence_value
+    )
+    norm = weights.relevance + weights.recency + weights.success + weights.confidence
+    return round(penalty * weighted / norm if norm > 0 else 0.0, 6)

@@ -7,27 +7,20 @@ exactly the ranking agents get.
 from __future__ import annotations
 
 import json
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 import alma_store as st
 from alma_app import decay
 from alma_app.config import RetrievalWeights
-from alma_app.memory import context_boost, links
-from alma_app.memory import scoring as retrieval
+from alma_app.memory import context_boost, hybrid, links, scoring
 from alma_app.memory.records import HIT_COLUMNS, _utc
-from alma_app.memory.repository import MemoryRepository, store_errors
+from alma_app.memory.repository import MemoryRepository
 from alma_app.memory.types import Memory, ScoreBreakdown, utcnow
 
 SearchMode = Literal["hybrid", "vector", "lexical"]
 MODES = ("hybrid", "vector", "lexical")
-LEXICAL_OVERFETCH = 3
-
-# The lexical search runs beside the query embedding and vector search: both wait in native
-# code (LanceDB, torch) with the GIL released, so retrieve costs max(), not sum().
-_LEXICAL_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="alma-bm25")
 
 
 def success_signal(memory: Memory | _Candidate) -> float:
@@ -58,10 +51,17 @@ class _Candidate:
     score: ScoreBreakdown | None = None
 
     @classmethod
-    def of(cls, row: dict[str, Any], now: datetime, repo: MemoryRepository) -> _Candidate:
+    def of(
+        cls, row: dict[str, Any], now: datetime, repo: MemoryRepository, lives: dict[str, float]
+    ) -> _Candidate:
+        """`lives`: half-lives by memory type, filled as met (one settings lookup per type)."""
         kind = row["type"]
-        clock = _utc(row["validated_at"])
-        half_life = repo.settings.decay.half_life(kind)
+        clock = row["validated_at"]
+        if clock.tzinfo is not UTC:  # the mirror's rows already carry UTC
+            clock = _utc(clock)
+        half_life = lives.get(kind)
+        if half_life is None:
+            half_life = lives[kind] = repo.settings.decay.half_life(kind)
         confidence = decay.effective_confidence(float(row["confidence"]), clock, now, half_life)
         view = cls(row, kind, clock, confidence)
         view.superseded = links.row_is_superseded(row.get("metadata"))
@@ -90,72 +90,72 @@ class HybridSearch:
         `per_type` of each memory type when given (retrieve's top_k)."""
         weights = self.repo.settings.retrieval
         candidates = max(weights.candidates, limit)
-        columns = SCORE_COLUMNS
-        vector_rows: list[dict] = []
-        text_rows: list[dict] = []
-        pending: Future[list[dict]] | None = None
-        with store_errors():
-            if mode in ("hybrid", "lexical"):
-                pending = _LEXICAL_POOL.submit(
-                    self.repo.store.text_search,
-                    "memories",
-                    query,
-                    where=where,
-                    # Where LanceDB's FTS answers (no mirror), the filter applies after BM25
-                    # ranks the whole table (half the cost at 100k memories); over-fetching
-                    # keeps enough of this agent's matches. The mirror's BM25 filters first.
-                    limit=candidates,
-                    columns=columns,
-                    prefilter=False,
-                    overfetch=LEXICAL_OVERFETCH,
-                )
-            try:
-                if mode in ("hybrid", "vector"):
-                    vector = self.repo.embedder.embed([query])[0]
-                    vector_rows = self.repo.store.vector_search(
-                        "memories", vector, where=where, limit=candidates, columns=columns
-                    )
-            finally:
-                if pending is not None:
-                    text_rows = pending.result()
-        rows = {r["id"]: r for r in text_rows}
-        rows.update({r["id"]: r for r in vector_rows})
-        merged = retrieval.merge_hits(
-            [(r["id"], r["_distance"]) for r in vector_rows],
-            [(r["id"], r["_score"]) for r in text_rows],
-            min_similarity=weights.min_similarity if mode == "hybrid" else -1.0,
-            vector_limit=candidates,
+        hits = hybrid.fetch(
+            self.repo.store,
+            self.repo.embedder,
+            "memories",
+            query,
+            where,
+            limit=candidates,
+            columns=SCORE_COLUMNS,
+            weights=weights,
+            mode=mode,
         )
-        best_bm25 = max((r["_score"] for r in text_rows), default=0.0)
+        rows, merged, best_bm25 = hits.rows, hits.merged, hits.best_bm25
         # Neighbouring context is part of the hybrid ranking; the single modes show one search.
         context = weights.context_weight if mode == "hybrid" else 0.0
         relevance = contextual_relevance(merged, rows, best_bm25, weights, context)
         now = utcnow()
-        scored: list[_Candidate] = []
-        for memory_id, cand in merged.items():
-            memory = _Candidate.of(rows[memory_id], now, self.repo)
-            memory.score = retrieval.score(
+        half_lives: dict[str, float] = {}
+        scored: list[tuple[float, int, _Candidate, scoring.Candidate]] = []
+        for position, (memory_id, cand) in enumerate(merged.items()):
+            memory = _Candidate.of(rows[memory_id], now, self.repo, half_lives)
+            recency = scoring.recency(memory.clock, now, weights.recency_half_life_days)
+            penalty = scoring.SUPERSEDED_FACTOR if memory.superseded else 1.0
+            value = scoring.total(
+                relevance[memory_id],
+                recency,
+                success_signal(memory),
+                memory.effective_confidence or 0.0,
+                weights,
+                penalty,
+            )
+            scored.append((-value, position, memory, cand))
+        scored.sort(key=lambda entry: entry[:2])  # best first; the merge order breaks ties
+        ranked = self._ranked([(m, c) for _, _, m, c in scored], limit, per_type)
+        for memory, cand in ranked:  # the breakdown only for what is returned
+            memory.score = scoring.score(
                 cand,
                 best_bm25=best_bm25,
-                relevance_value=relevance[memory_id],
-                recency_value=retrieval.recency(memory.clock, now, weights.recency_half_life_days),
+                relevance_value=relevance[cand.id],
+                recency_value=scoring.recency(memory.clock, now, weights.recency_half_life_days),
                 success_value=success_signal(memory),
                 confidence_value=memory.effective_confidence or 0.0,
                 weights=weights,
-                penalty=retrieval.SUPERSEDED_FACTOR if memory.superseded else 1.0,
+                penalty=scoring.SUPERSEDED_FACTOR if memory.superseded else 1.0,
             )
-            scored.append(memory)
-        scored.sort(key=lambda m: m.score.total if m.score else 0.0, reverse=True)
-        return self._hydrate(scored[:limit] if limit else scored, per_type, now)
+        return self._hydrate([m for m, _ in ranked], now)
 
-    def _hydrate(self, ranked: list[_Candidate], per_type: int, now: datetime) -> list[Memory]:
+    @staticmethod
+    def _ranked(
+        ranked: list[tuple[_Candidate, scoring.Candidate]], limit: int, per_type: int
+    ) -> list[tuple[_Candidate, scoring.Candidate]]:
+        """The first `limit` (all when 0), then at most `per_type` of each memory type."""
+        if limit:
+            ranked = ranked[:limit]
+        if not per_type:
+            return ranked
         taken: dict[str, int] = {}
+        out = []
+        for memory, cand in ranked:
+            if taken.get(memory.TYPE, 0) < per_type:
+                taken[memory.TYPE] = taken.get(memory.TYPE, 0) + 1
+                out.append((memory, cand))
+        return out
+
+    def _hydrate(self, ranked: list[_Candidate], now: datetime) -> list[Memory]:
         out: list[Memory] = []
         for view in ranked:
-            if per_type:
-                if taken.get(view.TYPE, 0) >= per_type:
-                    continue
-                taken[view.TYPE] = taken.get(view.TYPE, 0) + 1
             memory = self.repo.hydrate(view.row, now)
             memory.score = view.score
             out.append(memory)
@@ -163,7 +163,7 @@ class HybridSearch:
 
 
 def contextual_relevance(
-    merged: dict[str, retrieval.Candidate],
+    merged: dict[str, scoring.Candidate],
     rows: dict[str, dict],
     best_bm25: float,
     weights: RetrievalWeights,
@@ -172,7 +172,7 @@ def contextual_relevance(
     """Each candidate's fused relevance, raised by its neighbours' (alma_app/context_boost.py).
 
     Only memories with an agent have neighbours: a user's preferences are not a sequence."""
-    relevance = {k: retrieval.relevance(c, best_bm25, weights) for k, c in merged.items()}
+    relevance = {k: scoring.relevance(c, best_bm25, weights) for k, c in merged.items()}
     if context_weight <= 0:
         return relevance
     written: list[context_boost.Written] = []

@@ -18,6 +18,7 @@ The returned memory's write_result says which ("reinforced", "superseded",
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TypeVar, cast
 
@@ -32,6 +33,9 @@ from alma_app.memory.types import Memory, utcnow
 M = TypeVar("M", bound=Memory)
 CANDIDATES = 5  # nearest memories of the owner compared with a new one
 MAX_CHAIN = 100  # supersede links followed to find the current version
+# The store's search mirror reads the previous write's rows while the new memory is embedded:
+# both wait in native code (Lance I/O, ONNX Runtime), so a write costs max() of them, not sum().
+_WARM_POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="alma-warm")
 
 
 @dataclass
@@ -51,7 +55,12 @@ class Writer:
     def remember(self, memory: M, owner: st.Filter, actor: str) -> M:
         """Store, reinforce, supersede or flag (see the module docstring); returns the memory
         that holds the caller's words, with its write_result set."""
-        vector = self.repo.embed([memory])[0]
+        with store_errors():
+            warming = _WARM_POOL.submit(self.repo.store.warm, "memories")
+            try:
+                vector = self.repo.embed([memory])[0]
+            finally:
+                warming.result()
         compared = self._related(memory, vector, owner)
         restated = next((m for m, v in compared if v.kind == "restatement"), None)
         if restated is not None:

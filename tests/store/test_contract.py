@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
-from alma_app.memory.tables import TABLES
+from alma_app.tables import TABLES
 from alma_store import (
     And,
     Eq,
@@ -319,7 +319,7 @@ def test_a_store_made_before_row_versions_is_migrated_on_open(tmp_path):
     import lancedb
     import pyarrow as pa
 
-    from alma_app.memory.tables import memories
+    from alma_app.tables import memories
 
     uri = str(tmp_path / "store")
     old = pa.schema([f for f in memories(DIM) if f.name != "version"])

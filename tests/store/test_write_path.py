@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from alma_app.memory.tables import TABLES
+from alma_app.tables import TABLES
 from alma_store import InvalidQuery, open_store
 from alma_store.commit_lock import LOCK_DIR, CommitLock
 from alma_store.redact import explain, scrub, secrets_of

@@ -1,0 +1,61 @@
+"""Retrieve reads the task's type (alma_app/memory/focus.py) only where it can change the
+answer: the vote embeds every neighbouring task, the largest cost of a retrieve once the search
+is fast."""
+
+from __future__ import annotations
+
+from alma_app import ALMA
+from alma_app.memory.focus import focused, task_type_of
+
+WAIT = "Use explicit waits for elements before interacting"
+MOCK = "Stub the backend with recorded responses"
+
+
+def outcomes(alma: ALMA, times: int, strategy_for: dict[str, str]) -> None:
+    for i in range(times):
+        for kind, strategy in strategy_for.items():
+            alma.learn(
+                "helena",
+                f"Validate the signup form, {kind} case {i}",
+                "success",
+                strategy,
+                task_type=kind,
+            )
+
+
+def votes(alma: ALMA, monkeypatch) -> list[list[str]]:
+    """Records the texts each task-type vote embeds."""
+    calls: list[list[str]] = []
+    vectors = alma.learner.vectors
+
+    def spy(texts):
+        calls.append(list(texts))
+        return vectors(texts)
+
+    monkeypatch.setattr(alma.learner, "vectors", spy)
+    return calls
+
+
+def test_without_advice_of_any_candidate_type_no_vote_is_taken_and_the_answer_is_the_same(
+    alma: ALMA, monkeypatch
+) -> None:
+    outcomes(alma, 2, {"form_validation": WAIT, "selector_patterns": MOCK})  # no heuristic yet
+    task = "Validate the signup form field errors"
+    where = alma.scope.visibility("helena", None)
+    hits = alma.searcher.search(task, where, limit=0, per_type=5)
+    kind = task_type_of(task, hits, "helena", alma.learner.vectors)
+    assert kind is not None  # a vote would find a type...
+    expected = focused(hits, [], "helena", kind)  # ...and nothing to change with it
+
+    calls = votes(alma, monkeypatch)
+    got = alma.retrieve(task, agent="helena")
+    assert calls == []
+    assert [m.id for m in got.all()] == [m.id for m in expected if m.TYPE == "outcome"][:5]
+
+
+def test_with_advice_of_a_candidate_type_the_vote_is_taken(alma: ALMA, monkeypatch) -> None:
+    outcomes(alma, 3, {"form_validation": WAIT, "selector_patterns": MOCK})  # heuristics form
+    calls = votes(alma, monkeypatch)
+    got = alma.retrieve("Validate the signup form field errors on mobile", agent="helena")
+    assert calls and calls[0][0] == "Validate the signup form field errors on mobile"
+    assert [h.task_type for h in got.heuristics] == ["form_validation"]
