@@ -113,8 +113,8 @@ def make_memories(count: int, seed: int = 1) -> list[Memory]:
                 strategy=f"use {technique} and check {rng.choice(AREAS)} first",
                 task_type=task_type,
                 confidence=rng.uniform(0.3, 1.0),
-                occurrence_count=rng.randint(1, 20),
-                success_count=rng.randint(0, 10),
+                occurrence_count=(uses := rng.randint(1, 20)),
+                success_count=min(rng.randint(0, 10), uses),  # never more than it was used
                 last_validated=created,
                 **common,
             )

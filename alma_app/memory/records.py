@@ -208,3 +208,10 @@ def check_memory(memory: Any) -> None:
     if memory.TYPE != "preference":
         check_text("agent", memory.agent)
     check_text("text", memory.text())
+    successes, uses = getattr(memory, "success_count", 0), getattr(memory, "occurrence_count", 0)
+    if memory.TYPE == "heuristic" and successes > uses:
+        # success_rate and the learned confidence would pass 1, and every later learn() that
+        # reinforced or weakened the heuristic would then be refused.
+        raise ValidationError(
+            "success_count", f"must not exceed occurrence_count ({successes} > {uses})"
+        )

@@ -108,6 +108,20 @@ def test_an_import_with_a_string_occurrence_count_is_refused_and_search_keeps_wo
     assert code == 0 and err == "" and "login" in out
 
 
+def test_a_heuristic_that_succeeded_more_often_than_it_was_used_is_refused(
+    seeded, tmp_path, capsys
+):
+    # Found by benchmarks/core.py: such a heuristic got in, and the next learn() that weakened
+    # it failed with "confidence: must be between 0 and 1, got 1.4".
+    alma, config = seeded
+    before = snapshot(alma)
+    path = write_jsonl(
+        tmp_path / "bad.jsonl", [heuristic_record(occurrence_count=1, success_count=10)]
+    )
+    refused(capsys, config, "import", str(path), needles=("bad.jsonl line 1", "success_count"))
+    assert snapshot(alma) == before
+
+
 def test_an_import_with_a_null_id_is_refused(seeded, tmp_path, capsys):
     alma, config = seeded
     before = snapshot(alma)
