@@ -42,6 +42,9 @@ def memories(dim: int) -> pa.Schema:
             # added to stores made before it existed when they are opened: `migrated` below).
             (ROW_VERSION, pa.int64()),
             (VECTOR, pa.list_(pa.float32(), dim)),
+            # An outcome's task embedded alone, float16 bytes (alma_app/memory/task_vectors.py);
+            # null for other types and in stores made before it existed (`migrated` below).
+            ("task_vector", pa.binary()),
         ]
     )
 
@@ -151,7 +154,7 @@ TABLES: tuple[TableSpec, ...] = (
         fts_column=TEXT,
         bitmap_columns=_FILTERED,
         label_list_columns=("shared_with",),
-        migrated=(ROW_VERSION,),
+        migrated=(ROW_VERSION, "task_vector"),
         cluster_column="agent",  # retrieval filters on it
     ),
     TableSpec("events", events),

@@ -157,6 +157,7 @@ class LanceStore:
     # TableReads does the reading (store/reads.py has the docstrings); the store guards it.
 
     get = _read(TableReads.get)
+    lookup = _read(TableReads.lookup)
     scan = _read(TableReads.scan)
     count = _read(TableReads.count)
     sql = _read(TableReads.sql)

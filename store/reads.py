@@ -70,6 +70,28 @@ class TableReads:
             out.extend(query.limit(len(chunk)).to_arrow().to_pylist())
         return out
 
+    def lookup(
+        self, table: str, ids: Sequence[str], columns: Sequence[str] | None = None
+    ) -> list[dict]:
+        """Rows with the given ids for a read that will not be written back (derived data a
+        search needs for a few of its hits): from the mirror, moved to the latest version, in
+        well under a millisecond; get() (a Lance query, ~5 ms at 100k rows) where there is none.
+        """
+        if not ids:
+            return []
+        mirrored = self._mirrored(table)
+        if mirrored is None:
+            return self.get(table, ids, columns)
+        mirror, blocks, _ = mirrored
+        unique = list(dict.fromkeys(ids))
+        try:
+            rows = mirror.by_ids(blocks, ((i, 0.0) for i in unique), None, len(unique), columns)
+        except Unsupported:
+            return self.get(table, ids, columns)
+        for row in rows:
+            row.pop("_score", None)
+        return rows
+
     def scan(
         self,
         table: str,

@@ -73,7 +73,8 @@ def payload_fields(cls: type[Memory]) -> list[str]:
     return [f.name for f in fields(cls) if f.name not in COMMON]
 
 
-def to_row(memory: Memory, vector: Any) -> dict[str, Any]:
+def to_row(memory: Memory, vector: Any, task_vector: bytes | None = None) -> dict[str, Any]:
+    """The store row; `task_vector`: an outcome's task embedded alone (memory/task_vectors.py)."""
     payload = {}
     for name in payload_fields(type(memory)):
         value = getattr(memory, name)
@@ -99,6 +100,7 @@ def to_row(memory: Memory, vector: Any) -> dict[str, Any]:
         "metadata": json.dumps(memory.metadata, ensure_ascii=False, sort_keys=True, default=str),
         "version": int(memory.version),
         "vector": vector,
+        "task_vector": task_vector,
     }
 
 

@@ -28,11 +28,14 @@ from alma_app.errors import ConflictError, MemoryNotFound, ValidationError
 from alma_app.errors import store_errors as store_errors
 from alma_app.events import EventEntry as EventEntry
 from alma_app.events import EventLog
+from alma_app.memory import task_vectors
 from alma_app.memory.archive import Archive
 from alma_app.memory.records import ROW_COLUMNS, check_memory, from_row, to_plain, to_row
 from alma_app.memory.records import memory_from_plain as memory_from_plain
 from alma_app.memory.types import Memory, MemoryPage
 from alma_app.values import utcnow
+
+TASK_VECTOR = task_vectors.COLUMN
 
 RETRIES = 20  # re-reads of a memory whose conditional write lost a race, before ConflictError
 ORDERABLE = ("created_at", "updated_at", "confidence", "validated_at", "type", "agent", "status")
@@ -87,9 +90,15 @@ class MemoryRepository:
         return [self.hydrate(by_id[i], now) for i in ids if i in by_id]
 
     def vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        return {k: vector for k, (vector, _) in self.stored_vectors(ids).items()}
+
+    def stored_vectors(self, ids: Sequence[str]) -> dict[str, tuple[np.ndarray, bytes | None]]:
+        """Each memory's vector and task vector (memory/task_vectors.py), as stored."""
         with store_errors():
-            rows = self.store.get("memories", list(ids), columns=["id", "vector"])
-        return {r["id"]: np.asarray(r["vector"], dtype=np.float32) for r in rows}
+            rows = self.store.get("memories", list(ids), columns=["id", "vector", TASK_VECTOR])
+        return {
+            r["id"]: (np.asarray(r["vector"], dtype=np.float32), r.get(TASK_VECTOR)) for r in rows
+        }
 
     def find(
         self,
@@ -151,9 +160,8 @@ class MemoryRepository:
             if not m.project_id:
                 m.project_id = self.settings.project_id
             self.validate(m)
-        if vectors is None:
-            vectors = self.embed(memories)
-        rows = [to_row(m, v) for m, v in zip(memories, vectors, strict=True)]
+        vectors, tasks = task_vectors.embed(self.embedder, memories, vectors)
+        rows = [to_row(*row) for row in zip(memories, vectors, tasks, strict=True)]
         events = self.event_rows(
             [(m.id, action, actor, None, to_plain(m), reason) for m in memories]
         )
@@ -172,7 +180,8 @@ class MemoryRepository:
             return
         for m in memories:
             self.validate(m)
-        rows = [to_row(m, v) for m, v in zip(memories, vectors, strict=True)]
+        vectors, tasks = task_vectors.embed(self.embedder, memories, vectors)
+        rows = [to_row(*row) for row in zip(memories, vectors, tasks, strict=True)]
         with store_errors():
             self.store.upsert("memories", rows)
         self.log([(m.id, action, actor, None, to_plain(m), None) for m in memories])
@@ -185,7 +194,6 @@ class MemoryRepository:
         actor: str,
         action: str,
         reason: str | None = None,
-        vector: np.ndarray | None = None,
     ) -> Memory:
         """Replace a stored memory by its new version; re-embeds when its text changed.
 
@@ -196,15 +204,15 @@ class MemoryRepository:
         memory.updated_at = utcnow()
         memory.version = before.version + 1
         self.validate(memory)
-        if vector is None:
-            if memory.text() != before.text():
-                vector = self.embed([memory])[0]
-            else:
-                vector = self.vectors([memory.id]).get(memory.id)
-                if vector is None:
-                    raise MemoryNotFound(memory.id)
+        if memory.text() != before.text():
+            vectors, tasks = task_vectors.embed(self.embedder, [memory])
+            stored: tuple[Any, bytes | None] | None = (vectors[0], tasks[0])
+        else:
+            stored = self.stored_vectors([memory.id]).get(memory.id)
+        if stored is None:
+            raise MemoryNotFound(memory.id)
         with store_errors():
-            self.store.update_if("memories", [to_row(memory, vector)], {memory.id: before.version})
+            self.store.update_if("memories", [to_row(memory, *stored)], {memory.id: before.version})
         self.log([(memory.id, action, actor, to_plain(before), to_plain(memory), reason)])
         return memory
 
@@ -265,7 +273,7 @@ class MemoryRepository:
         (ConflictError)."""
         if not changes:
             return
-        vectors = self.vectors([new.id for new, _ in changes])
+        vectors = self.stored_vectors([new.id for new, _ in changes])
         rows = []
         now = utcnow()
         for new, before in changes:
@@ -274,7 +282,7 @@ class MemoryRepository:
             new.updated_at = now
             new.version = before.version + 1
             self.validate(new)
-            rows.append(to_row(new, vectors[new.id]))
+            rows.append(to_row(new, *vectors[new.id]))
         expected = {before.id: before.version for _, before in changes}
         with store_errors():
             self.store.update_if("memories", rows, expected)

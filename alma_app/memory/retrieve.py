@@ -13,6 +13,8 @@ from collections import OrderedDict
 from dataclasses import replace
 
 from alma_app.checks import check_limit, check_text
+from alma_app.errors import store_errors
+from alma_app.memory import task_vectors
 from alma_app.memory.focus import focus
 from alma_app.memory.learning import Learner
 from alma_app.memory.repository import MemoryRepository
@@ -79,13 +81,20 @@ class Retriever:
         where = self.scope.visibility(agent, user_id)
         hits = self.searcher.search(task, where, limit=0, per_type=top_k)
         # the task type's advice, even where outcomes crowd it out (alma_app/memory/focus.py)
-        hits = focus(task, hits, agent, where, top_k, self.searcher, self.learner.vectors)
+        outcomes = [m for m in hits if m.TYPE == "outcome" and m.agent == agent]
+        vectors = task_vectors.stored_or_embedded(self._task_rows, outcomes, self.learner.vectors)
+        hits = focus(task, hits, agent, where, top_k, self.searcher, vectors)
         result = MemorySlice(query=task, agent=agent, user_id=user_id)
         for memory in hits:
             bucket = getattr(result, SLICE_FIELDS[memory.TYPE])
             if len(bucket) < top_k:
                 bucket.append(memory)
         return result
+
+    def _task_rows(self, ids: list[str]) -> list[dict]:
+        """The stored task vectors of these outcomes (read from the search mirror)."""
+        with store_errors():
+            return self.repo.store.lookup("memories", ids, columns=["id", task_vectors.COLUMN])
 
 
 def copy_slice(cached: MemorySlice) -> MemorySlice:
