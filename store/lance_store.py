@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import timedelta
 from typing import Any, TypeVar
 
@@ -270,6 +270,10 @@ class LanceStore:
         for name in names:
             self._compactor.compact_now(name, self._handles.table(name))
 
+    def snapshot(self) -> AbstractContextManager[None]:
+        """Reads in the block (this thread's) see each table at one version, checked once."""
+        return self._handles.snapshot()
+
     @guarded
     def version(self, table: str) -> int:
         """The table's latest committed version; moves whenever any process writes.
@@ -278,10 +282,11 @@ class LanceStore:
         """
         cached = self._handles.datasets.get(table)
         if cached is not None and not self._in_memory:
-            return int(cached[1].latest_version)  # the same check, without LanceDB's event loop
+            # the same check, without LanceDB's event loop
+            return self._handles.latest_version(table, cached[1])
         tbl = self._handles.table(table)
         tbl.checkout_latest()
-        return int(tbl.version)
+        return self._handles.pin(table, int(tbl.version))
 
     @guarded
     def fragment_count(self, table: str) -> int:

@@ -60,19 +60,18 @@ class Retriever:
         check_limit("top_k", top_k, 1, 100)
         if user_id is not None:
             check_text("user_id", user_id)
-        version = self.repo.version()
-        key = (version, task, agent, top_k, user_id)
-        with self._cache_lock:
-            cached = self._cache.get(key)
-        if cached is not None:
-            result = copy_slice(cached)
-        else:
-            result = self._rank(task, agent, top_k, user_id)
+        with self.repo.store.snapshot():  # one version check; every read from that version
+            version = self.repo.version()
+            key = (version, task, agent, top_k, user_id)
             with self._cache_lock:
-                self._cache[key] = result
-                while len(self._cache) > CACHE_SIZE:
-                    self._cache.popitem(last=False)
-            result = copy_slice(result)
+                cached = self._cache.get(key)
+            if cached is None:
+                cached = self._rank(task, agent, top_k, user_id)
+                with self._cache_lock:
+                    self._cache[key] = cached
+                    while len(self._cache) > CACHE_SIZE:
+                        self._cache.popitem(last=False)
+        result = copy_slice(cached)
         self.usage.record(agent, [m.id for m in result.all()])
         result.retrieval_time_ms = (time.perf_counter() - started) * 1000
         return result
