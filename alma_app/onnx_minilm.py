@@ -143,7 +143,12 @@ class OnnxMiniLM:
 
     def embed(self, texts: list[str]) -> np.ndarray:
         """Unit-normalised float32 mean-pooled vectors, one row per text."""
-        encoded = self.tokenizer.encode_batch(texts)
+        # One text (every query) skips encode_batch's thread pool, which waits for a core while
+        # the BM25 search runs beside the embedding (0.4 ms median, up to 9 ms, against 0.06).
+        if len(texts) == 1:
+            encoded = [self.tokenizer.encode(texts[0])]
+        else:
+            encoded = self.tokenizer.encode_batch(texts)
         ids = np.array([e.ids for e in encoded], dtype=np.int64)
         mask = np.array([e.attention_mask for e in encoded], dtype=np.int64)
         types = np.array([e.type_ids for e in encoded], dtype=np.int64)
