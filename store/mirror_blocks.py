@@ -331,7 +331,9 @@ def python_values(column: pa.ChunkedArray | pa.Array) -> list[Any]:
     if pa.types.is_timestamp(kind) and kind.tz in ("UTC", "+00:00", "Etc/UTC"):
         naive = column.cast(pa.timestamp(kind.unit)).to_pylist()
         return [None if v is None else v.replace(tzinfo=UTC) for v in naive]
-    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+    if (pa.types.is_string(kind) or pa.types.is_large_string(kind)) and len(column) >= 1024:
+        # Whole columns: one object per distinct value saves memory. A search's few hundred
+        # rows: encoding costs more (~50 us a column) than it saves.
         encoded = pc.dictionary_encode(column)
         if len(encoded.dictionary) * 2 <= len(column):  # repeated values: one object each
             words = encoded.dictionary.to_pylist()
