@@ -140,7 +140,7 @@ class ALMA:
     ) -> UserPreference:
         """Remember a user's preference; every agent working for that user will see it.
 
-        Compared with the user's most similar preference (alma_app.writes): a restatement
+        Compared with the user's most similar preference (alma_app.memory.writes): a restatement
         reinforces and returns that one (metadata["reinforcements"] counts such writes); a
         changed value is stored and supersedes it; a negation is stored and flagged as a
         possible contradiction. The returned memory's write_result says which happened.
@@ -155,11 +155,12 @@ class ALMA:
     ) -> DomainKnowledge:
         """Remember a fact for an agent; the domain must be within the agent's scope.
 
-        Compared with the agent's most similar fact (alma_app.writes): a restatement reinforces
-        and returns that one (metadata["reinforcements"] counts such writes; a new memory has no
-        such key); a changed value ("12 seconds" -> "47 seconds") is stored and supersedes it
-        (ranks above it; both stay retrievable); a negation is stored and flagged as a possible
-        contradiction for review. The returned memory's write_result says which happened.
+        Compared with the agent's most similar fact (alma_app.memory.writes): a restatement
+        reinforces and returns that one (metadata["reinforcements"] counts such writes; a new
+        memory has no such key); a changed value ("12 seconds" -> "47 seconds") is stored and
+        supersedes it (ranks above it; both stay retrievable); a negation is stored and flagged
+        as a possible contradiction for review. The returned memory's write_result says which
+        happened.
         """
         self._check_open()
         return self.editor.add_domain_knowledge(agent, domain, fact, source, confidence)
@@ -253,7 +254,7 @@ class ALMA:
         The task type is the given one or the agent's most similar category (else "general");
         a type outside the agent's scope raises ScopeViolation and nothing is stored. Similar
         successes form or reinforce one heuristic, similar failures one anti-pattern; see
-        alma_app.learning for the rules.
+        alma_app.memory.learning for the rules.
         """
         self.scope.check_agent(agent)
         return self.learner.learn(

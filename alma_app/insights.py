@@ -15,10 +15,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from alma_app.consistency import KNOWN_MEMORY
+from alma_app.checks import check_confidence, check_text
 from alma_app.errors import ValidationError
-from alma_app.memories import check_confidence, check_text
-from alma_app.queries import check_count, sql_rows
+from alma_app.memory.consistency import KNOWN_MEMORY
+from alma_app.memory.filters import check_count, sql_rows
 from alma_app.types import MEMORY_TYPES, utcnow
 
 if TYPE_CHECKING:
@@ -247,7 +247,7 @@ def duplicate_pairs(alma: ALMA, similarity: float, window: int = 2000, limit: in
 
 def most_retrieved(alma: ALMA, limit: int = 10) -> Rows:
     """Memories by how often agents retrieved them (usage events, flushed in batches by
-    alma_app.usage). Rows {memory_id, retrievals, agents, last_retrieved}."""
+    alma_app.memory.usage). Rows {memory_id, retrievals, agents, last_retrieved}."""
     limit = check_count("limit", limit, 1, 1000)
     query = (
         "SELECT entity_id AS memory_id, "
@@ -341,7 +341,7 @@ def recent_activity(
 
     Two steps keep it fast on a long log: pick the newest event ids reading only small columns,
     then read the JSON snapshots of just those events. Events whose memory never committed
-    (a crash between the two commits) are left out (alma_app.consistency).
+    (a crash between the two commits) are left out (alma_app.memory.consistency).
     """
     where = f"project_id = ? AND entity = 'memory' AND {KNOWN_MEMORY}"
     params: list[Any] = [alma.project_id]

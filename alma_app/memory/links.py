@@ -2,11 +2,11 @@
 
 - SUPERSEDES on the newer memory: the id of the one it replaced as a changed value;
 - SUPERSEDED_BY on the older one: the id of the newer (retrieval ranks it lower; see
-  alma_app.retrieval.SUPERSEDED_FACTOR); both stay stored and retrievable;
+  alma_app.memory.scoring.SUPERSEDED_FACTOR); both stay stored and retrievable;
 - CONTRADICTS on both: the ids of memories that may contradict it, open for review;
 - REVIEWED_CONTRADICTIONS on both once a human kept both: the ids no longer flagged.
 
-Pure readers here; alma_app.writes makes and resolves the links.
+Pure readers here; alma_app.memory.writes makes and resolves the links.
 """
 
 from __future__ import annotations

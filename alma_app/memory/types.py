@@ -16,7 +16,7 @@ from alma_app.values import utcnow
 
 MEMORY_TYPES = ("heuristic", "outcome", "preference", "domain_knowledge", "anti_pattern")
 STATUSES = ("pending", "approved", "rejected")
-# What an add_* call did with the caller's words (Memory.write_result; see alma_app.writes).
+# What an add_* call did with the caller's words (Memory.write_result; see alma_app.memory.writes).
 WRITE_RESULTS = ("created", "reinforced", "superseded", "contradiction_flagged")
 
 
@@ -26,13 +26,13 @@ class ScoreBreakdown:
 
     similarity: float  # cosine similarity of the query and memory embeddings
     lexical: float  # BM25 score normalised by the best lexical hit of the query
-    relevance: float  # similarity fused with lexical strength (alma_app.retrieval), in [0, 1]
+    relevance: float  # similarity fused with lexical strength (alma_app.memory.scoring), in [0, 1]
     recency: float
     success: float
     confidence: float  # effective (decayed) confidence
     total: float
     # Multiplies the weighted sum: retrieval.SUPERSEDED_FACTOR for a memory a newer one
-    # superseded (alma_app.writes), else 1. Not among the components of as_dict().
+    # superseded (alma_app.memory.writes), else 1. Not among the components of as_dict().
     penalty: float = 1.0
 
     def as_dict(self) -> dict[str, float]:

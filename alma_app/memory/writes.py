@@ -2,7 +2,7 @@
 words, and the review of the contradictions they flag.
 
 A new memory is compared with the most similar stored memories of the same owner and type
-(vector search, at least the related_similarity setting) and classified by alma_app.novelty:
+(vector search, at least the related_similarity setting) and classified by alma_app.memory.novelty:
 - restatement: the stored memory is reinforced and returned, as before (its confidence becomes
   the higher of the two, its clock restarts, metadata["reinforcements"] counts such writes);
   restating a superseded value makes it current again (it supersedes the newest version);

@@ -12,11 +12,11 @@ from typing import Any
 
 import streamlit as st
 
-from alma_app import links as link_keys
 from alma_app.api import ALMA
 from alma_app.errors import AlmaError, MemoryNotFound, ValidationError
-from alma_app.records import to_plain
-from alma_app.review import HistoryEvent
+from alma_app.memory import links as link_keys
+from alma_app.memory.records import to_plain
+from alma_app.memory.review import HistoryEvent
 from alma_app.types import Memory
 from alma_app.ui.state import flash, run_action, show_error
 from alma_app.ui.widgets import badges, delete_memories
@@ -113,8 +113,8 @@ LINKS = (
 
 
 def links(alma: ALMA, memory: Memory) -> None:
-    """The memories this one supersedes, is superseded by or may contradict (alma_app.writes),
-    each named by its text and id and linked to its own detail view."""
+    """The memories this one supersedes, is superseded by or may contradict
+    (alma_app.memory.writes), each named by its text and id and linked to its own detail view."""
     shown: list[tuple[str, str, str]] = []
     for label, icon, read in LINKS:
         found = read(memory)

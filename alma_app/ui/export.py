@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import streamlit as st
 
 from alma_app.api import ALMA
-from alma_app.prompt import estimate_tokens
-from alma_app.transfer import FORMATS, export_bytes
+from alma_app.memory.prompt import estimate_tokens
+from alma_app.memory.transfer import FORMATS, export_bytes
 from alma_app.ui.state import show_error
 from alma_app.ui.widgets import MIME, memory_filters
 
@@ -81,7 +81,7 @@ def prompt_preview(alma: ALMA, agents: tuple[str, ...], agent: str | None) -> No
 
 
 def file_export(alma: ALMA, agent: str | None) -> None:
-    """The memories of a filter as JSONL or Parquet (lossless; see alma_app.transfer)."""
+    """The memories of a filter as JSONL or Parquet (lossless; see alma_app.memory.transfer)."""
     filters = memory_filters("export:filters", agent)
     fmt_column, embed_column = st.columns([1, 3], vertical_alignment="bottom")
     fmt = fmt_column.segmented_control(

@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
+from alma_app.board.types import ITEM_TYPES, TRANSITIONS, WORK_STATUSES
 from alma_app.errors import AlmaError
 from alma_app.progress import ProgressTracker, WorkItem
-from alma_app.progress_types import ITEM_TYPES, TRANSITIONS, WORK_STATUSES
 from alma_app.ui.state import flash
 
 if TYPE_CHECKING:

@@ -7,11 +7,11 @@ import streamlit as st
 
 from alma_app.api import ALMA
 from alma_app.errors import AlmaError
+from alma_app.memory.writes import Contradiction
 from alma_app.types import Memory
 from alma_app.ui.detail import LONG_TEXT, changed_fields, field_inputs
 from alma_app.ui.state import flash, run_action, show_error
 from alma_app.ui.widgets import STATUS_ICONS, TYPE_ICONS, badges, type_label
-from alma_app.writes import Contradiction
 
 SKIPPED_KEY = "review:skipped"  # ids passed over in this session, shown again on "start over"
 NEIGHBOURS = 5

@@ -15,7 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from alma_app.api import ALMA
-from alma_app.transfer import export_bytes
+from alma_app.memory.transfer import export_bytes
 from alma_app.types import MEMORY_TYPES, STATUSES, Memory
 from alma_app.ui.state import generation, run_action
 

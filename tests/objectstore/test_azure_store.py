@@ -8,7 +8,7 @@ import pytest
 
 from alma_app import ALMA, AlmaError, HashingEmbedder
 from alma_app.config import settings_from_dict
-from alma_app.transfer import import_records, read_records, write_export
+from alma_app.memory.transfer import import_records, read_records, write_export
 from tests.objectstore import azurite as emulator
 
 

@@ -6,8 +6,8 @@ import json
 
 from pagetools import downloaded, page, widget
 
-from alma_app.prompt import estimate_tokens
-from alma_app.transfer import read_records
+from alma_app.memory.prompt import estimate_tokens
+from alma_app.memory.transfer import read_records
 
 TASK = "Test the checkout form validation messages"
 

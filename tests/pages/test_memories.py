@@ -146,7 +146,7 @@ def test_export_the_selection_as_jsonl_and_parquet(sample_config, store, downloa
     assert all(len(r["embedding"]) == store.embedder.dim for r in records)
     content, name = downloaded(app, downloads, "PARQUET")
     (tmp_path / "x.parquet").write_bytes(content)
-    from alma_app.transfer import read_records
+    from alma_app.memory.transfer import read_records
 
     assert sorted(r["id"] for r in read_records(tmp_path / "x.parquet")) == sorted(chosen)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pagetools import page, widget
 
-from alma_app.links import CONTRADICTS
+from alma_app.memory.links import CONTRADICTS
 
 OLD = "The login form times out after 12 seconds under load"
 NEW = "The login form times out after 47 seconds under load"
