@@ -214,6 +214,58 @@ def rank(
     return best[:limit]
 
 
+def matched_share(
+    postings: list[Postings],
+    live: list[np.ndarray | None],
+    query: str,
+    hits: list[tuple[int, int, float]],
+    stats: list[tuple[int, float]] | None = None,
+) -> list[float]:
+    """Each hit's share of the query's terms, weighted by their IDF: 1 when a row holds every
+    analysed query term, whatever its length or how often it repeats them.
+
+    A query term no live row holds counts with the highest IDF (it is the rarest of all), so a
+    query worded unlike the table scores low everywhere. BM25 itself ranks a short row above a
+    long one with the same terms; this share does not, which is what fusing word matches with a
+    semantic score needs (alma_app/memory/scoring.py).
+    """
+    wanted = list(dict.fromkeys(terms(query)))
+    if not wanted or not hits:
+        return [0.0] * len(hits)
+    if stats is None:
+        stats = [live_stats(p, mask) for p, mask in zip(postings, live, strict=True)]
+    docs = sum(d for d, _ in stats)
+    by_fragment: dict[int, list[int]] = {}
+    for index, row, _score in hits:
+        by_fragment.setdefault(index, []).append(row)
+    rows_of = {i: np.asarray(r, dtype=np.int64) for i, r in by_fragment.items()}
+    covered = {i: np.zeros(r.size) for i, r in rows_of.items()}
+    total = 0.0
+    for term in wanted:
+        holders: list[tuple[int, np.ndarray]] = []
+        df = 0
+        for index, (p, mask) in enumerate(zip(postings, live, strict=True)):
+            entry = p.index.get(term)
+            if entry is None:
+                continue
+            rows = entry[0] if mask is None else entry[0][mask[entry[0]]]
+            df += rows.size
+            if index in rows_of and rows.size:
+                holders.append((index, rows))
+        idf = float(np.log1p((docs - df + 0.5) / (df + 0.5)))
+        total += idf
+        for index, rows in holders:
+            covered[index] += idf * np.isin(rows_of[index], rows)
+    if total <= 0:
+        return [0.0] * len(hits)
+    position = {i: 0 for i in rows_of}
+    out: list[float] = []
+    for index, _row, _score in hits:
+        out.append(float(covered[index][position[index]]) / total)
+        position[index] += 1
+    return out
+
+
 def live_stats(postings: Postings, live: np.ndarray | None) -> tuple[int, float]:
     """Live rows and their summed term count: a fragment's share of the BM25 statistics."""
     if live is None:
