@@ -186,13 +186,12 @@ class TableMirror:
         postings = [f.postings(text_column) for f in fragments]
         allowed = [f.mask(where) for f in fragments]
         stats = [f.lexical_stats(text_column) for f in fragments]
+        shares: list[float] | None = [] if matched else None
         live = [f.live for f in fragments]
-        hits = bm25.rank(postings, live, allowed, text, limit, stats)
+        hits = bm25.rank(postings, live, allowed, text, limit, stats, shares)
         rows = self._rows(fragments, hits, columns, "_score")
-        if matched:
-            shares = bm25.matched_share(postings, live, text, hits, stats)
-            for row, share in zip(rows, shares, strict=True):
-                row["_matched"] = share
+        for row, share in zip(rows, shares or (), strict=False):
+            row["_matched"] = share
         return rows
 
     def by_ids(

@@ -168,7 +168,7 @@ class TableReads:
     ) -> list[dict]:
         """BM25 full-text matches (`_score`); the text is not parsed. With `matched`, rows from
         the mirror also carry `_matched`: the row's IDF-weighted share of the query's terms
-        (store/bm25.py matched_share); LanceDB's FTS index gives none.
+        (store/bm25.py rank); LanceDB's FTS index gives none.
 
         Answered from the in-process mirror where there is one (store/bm25.py: the filter applies
         before ranking either way, and rows written since LanceDB's FTS index was last optimized

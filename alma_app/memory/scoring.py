@@ -1,7 +1,7 @@
 """Hybrid scoring: fuse vector and BM25 scores, then weigh recency, success and confidence.
 
 Fusion is by score, not rank: relevance = cosine + weight * word match. The word match is the
-memory's share of the query's words, each weighted by its IDF (store/bm25.py matched_share):
+memory's share of the query's words, each weighted by its IDF (store/bm25.py rank):
 a memory holding the query's rare name or noun gets most of it, one sharing only a common word
 little, and two memories holding the same words tie, so their meaning decides between them
 (BM25's own score would rank the shorter one first). The share is raised to match_exponent, so

@@ -3,6 +3,7 @@ how rare each word is) counts, not how short the memory is, and question words c
 
 from __future__ import annotations
 
+import numpy as np
 import pyarrow as pa
 import pytest
 
@@ -23,15 +24,11 @@ TEXTS = [
 
 
 def shares(query: str) -> list[float]:
+    """Each text's share of the query's words, as the store's BM25 reports it (0 if not a hit)."""
     postings = [bm25.Postings.build(pa.array(TEXTS))]
-    hits = bm25.rank(postings, [None], [pa.array([True] * len(TEXTS)).to_numpy(False)], query, 10)
-    by_row = dict(
-        zip(
-            (row for _, row, _ in hits),
-            bm25.matched_share(postings, [None], query, hits),
-            strict=True,
-        )
-    )
+    found: list[float] = []
+    hits = bm25.rank(postings, [None], [np.ones(len(TEXTS), bool)], query, 10, shares=found)
+    by_row = {row: share for (_, row, _), share in zip(hits, found, strict=True)}
     return [by_row.get(row, 0.0) for row in range(len(TEXTS))]
 
 
