@@ -107,3 +107,14 @@ def test_a_rare_name_lifts_its_memory_in_the_hybrid_ranking(disk_alma):
     alma.add_memories(memories)
     top = alma.retrieve("When did the team meet with Quentin?", agent="victor", top_k=1)
     assert [m.id for m in top.domain_knowledge] == [memories[1].id]
+
+
+def test_the_store_reports_shares_only_when_asked(disk_alma):
+    told = DomainKnowledge(agent="victor", domain="pets", fact="Zara adopted a greyhound")
+    disk_alma.add_memories([told])
+    store = disk_alma.store
+    asked = store.text_search("memories", "Zara greyhound lurcher", columns=["id"], matched=True)
+    plain = store.text_search("memories", "Zara greyhound lurcher", columns=["id"])
+    assert [r["id"] for r in asked] == [r["id"] for r in plain] == [told.id]
+    assert 0 < asked[0]["_matched"] < 1  # "lurcher": a query word no memory holds
+    assert "_matched" not in plain[0]
