@@ -68,7 +68,8 @@ class RetrievalWeights:
     lexical_saturation: float = 10.0
     candidates: int = 100  # candidates taken from each of the vector and lexical searches
     # A memory written moments before or after a relevant one of the same agent shares its
-    # context (alma_app/context_boost.py): its relevance rises by this share of the neighbour's.
+    # context (alma_app/memory/context_boost.py): its relevance rises by this share of the
+    # neighbour's.
     context_weight: float = 0.4
     context_window_s: float = 600.0  # at most this many seconds apart to count as neighbours
 

@@ -13,7 +13,8 @@ Where the store reports no share (LanceDB's FTS without the search mirror), the 
 the BM25 hit's strength: relative to the query's best hit and damped when the score itself is
 low (bm25 / (bm25 + saturation)), weighted by lexical_weight.
 
-HybridSearch then lifts a candidate's relevance by its neighbours' (alma_app/context_boost.py).
+HybridSearch then lifts a candidate's relevance by its neighbours'
+(alma_app/memory/context_boost.py).
 
 A memory superseded by a newer version of the same statement (alma_app.writes) keeps its
 components but its total is multiplied by SUPERSEDED_FACTOR, so the newer one ranks first while
