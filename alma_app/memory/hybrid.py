@@ -28,12 +28,13 @@ Mode = Literal["hybrid", "vector", "lexical"]
 LEXICAL_OVERFETCH = 3  # as memory search: the FTS filter applies after BM25 ranks the table
 
 # Words that say what kind of answer a question wants or who it is about, not what it is about.
-# The store's BM25 analysis drops English stop words ("the", "is", ...); these it keeps.
+# The store's BM25 analysis drops English stop words ("the", "is", ...); these it keeps. Not
+# here: words that are also names or subjects ("may", the month; "type", "sort" in code).
 _QUESTION_WORDS = """what when where who whom whose which why how
     did does do done doing was were been being has have had having
-    can could would should shall might must may
+    can could would should shall might must
     i me my mine you your yours he him his she her hers we us our ours its them theirs
-    about from any some kind type sort ever"""
+    about from any some kind ever"""
 QUESTION_WORDS = frozenset(_QUESTION_WORDS.split())
 _WORDS = re.compile(r"[\w'-]+")
 

@@ -52,6 +52,11 @@ def test_question_words_and_pronouns_are_left_to_the_embedding():
     assert words_that_count("What is Melanie's job?") == "is Melanie job"  # "is": a stop word
 
 
+def test_words_that_are_also_names_or_subjects_stay():
+    assert words_that_count("What happened in May?") == "happened in May"
+    assert words_that_count("Which type hints does it need?") == "type hints it need"
+
+
 def test_a_question_of_only_question_words_is_searched_as_asked():
     assert words_that_count("What did he do?") == "What did he do?"
 
