@@ -58,11 +58,18 @@ class RetrievalWeights:
     confidence: float = 0.15
     recency_half_life_days: float = 30.0
     min_similarity: float = 0.2  # vector-only hits below this cosine similarity are dropped
-    lexical_weight: float = 0.3  # how much a strong BM25 match adds to cosine similarity
-    lexical_saturation: float = 10.0  # BM25 score at which a match counts as half strong
+    # How much holding the query's words adds to cosine similarity: the memory's IDF-weighted
+    # share of the query's terms, raised to match_exponent (alma_app/memory/scoring.py).
+    match_weight: float = 0.8
+    match_exponent: float = 1.5
+    # Where the store reports no such share (LanceDB FTS without the search mirror): how much a
+    # strong BM25 match adds instead, and the BM25 score at which a match counts as half strong.
+    lexical_weight: float = 0.3
+    lexical_saturation: float = 10.0
     candidates: int = 100  # candidates taken from each of the vector and lexical searches
     # A memory written moments before or after a relevant one of the same agent shares its
-    # context (alma_app/context_boost.py): its relevance rises by this share of the neighbour's.
+    # context (alma_app/memory/context_boost.py): its relevance rises by this share of the
+    # neighbour's.
     context_weight: float = 0.4
     context_window_s: float = 600.0  # at most this many seconds apart to count as neighbours
 

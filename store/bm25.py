@@ -158,12 +158,20 @@ def rank(
     query: str,
     limit: int,
     stats: list[tuple[int, float]] | None = None,
+    shares: list[float] | None = None,
 ) -> list[tuple[int, int, float]]:
     """The `limit` best (fragment, row, score) for a query, over rows allowed by the filter.
 
     `live` masks deleted rows out of the statistics; `allowed` is live and passing the filter;
     `stats` (each fragment's live rows and their summed length, see live_stats) saves
     recomputing them per query.
+
+    `shares`, when given, is filled with each returned hit's share of the query's terms weighted
+    by their IDF: 1 when the row holds every analysed query term, whatever its length or how
+    often it repeats them (BM25 ranks a short row above a long one with the same terms; the
+    share does not, which is what fusing word matches with a semantic score needs:
+    alma_app/memory/scoring.py). A query term no live row holds counts with the highest IDF,
+    so a query worded unlike the table has a low share everywhere.
     """
     wanted = list(dict.fromkeys(terms(query)))
     if not wanted or limit <= 0:
@@ -176,6 +184,7 @@ def rank(
         return []
     average = max(total_length / docs, 1e-9)
     found: list[list[tuple[int, np.ndarray, float, np.ndarray]]] = []
+    query_weight = 0.0  # the IDFs of all the query's terms, held or not
     for term in wanted:
         per_term = []
         df = 0
@@ -190,17 +199,23 @@ def rank(
             if rows.size:
                 df += rows.size
                 per_term.append((index, rows, tf))
+        idf = float(np.log1p((docs - df + 0.5) / (df + 0.5)))
+        query_weight += idf
         if df:
-            idf = float(np.log1p((docs - df + 0.5) / (df + 0.5)))
             found.append([(index, rows, idf, tf) for index, rows, tf in per_term])
     totals: dict[int, np.ndarray] = {}
+    held: dict[int, np.ndarray] = {}
     for per_term in found:
         for index, rows, idf, tf in per_term:
             norm = K1 * (1.0 - B + B * postings[index].lengths[rows] / average)
             summed = totals.get(index)
             if summed is None:
                 summed = totals[index] = np.zeros(postings[index].lengths.size, dtype=np.float64)
+                if shares is not None:
+                    held[index] = np.zeros(postings[index].lengths.size, dtype=np.float64)
             summed[rows] += idf * tf * (K1 + 1.0) / (tf + norm)  # a term's rows are distinct
+            if shares is not None:
+                held[index][rows] += idf
     best: list[tuple[int, int, float]] = []
     for index, summed in totals.items():
         unique = np.flatnonzero(summed)
@@ -211,6 +226,8 @@ def rank(
             unique, scores = unique[top], scores[top]
         best.extend((index, int(r), float(s)) for r, s in zip(unique, scores, strict=True))
     best.sort(key=lambda hit: -hit[2])
+    if shares is not None:
+        shares.extend(float(held[index][row]) / query_weight for index, row, _ in best[:limit])
     return best[:limit]
 
 

@@ -179,13 +179,20 @@ class TableMirror:
         where: Filter | None,
         limit: int,
         columns: Sequence[str] | None,
+        matched: bool = False,
     ) -> list[dict]:
-        """The `limit` rows passing `where` that best match `text` by BM25, with `_score`."""
+        """The `limit` rows passing `where` that best match `text` by BM25, with `_score` (and
+        with `matched`, `_matched`: the row's IDF-weighted share of the query's terms)."""
         postings = [f.postings(text_column) for f in fragments]
         allowed = [f.mask(where) for f in fragments]
         stats = [f.lexical_stats(text_column) for f in fragments]
-        hits = bm25.rank(postings, [f.live for f in fragments], allowed, text, limit, stats)
-        return self._rows(fragments, hits, columns, "_score")
+        shares: list[float] | None = [] if matched else None
+        live = [f.live for f in fragments]
+        hits = bm25.rank(postings, live, allowed, text, limit, stats, shares)
+        rows = self._rows(fragments, hits, columns, "_score")
+        for row, share in zip(rows, shares or (), strict=False):
+            row["_matched"] = share
+        return rows
 
     def by_ids(
         self,

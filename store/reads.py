@@ -186,8 +186,11 @@ class TableReads:
         columns: Sequence[str] | None = None,
         prefilter: bool = True,
         overfetch: int = 1,
+        matched: bool = False,
     ) -> list[dict]:
-        """BM25 full-text matches (`_score`); the text is not parsed.
+        """BM25 full-text matches (`_score`); the text is not parsed. With `matched`, rows from
+        the mirror also carry `_matched`: the row's IDF-weighted share of the query's terms
+        (store/bm25.py rank); LanceDB's FTS index gives none.
 
         Answered from the in-process mirror where there is one (store/bm25.py: the filter applies
         before ranking either way, and rows written since LanceDB's FTS index was last optimized
@@ -203,7 +206,7 @@ class TableReads:
         if mirrored is not None:
             mirror, fragments, _dataset = mirrored
             try:
-                return mirror.lexical(fragments, text, column, where, limit, columns)
+                return mirror.lexical(fragments, text, column, where, limit, columns, matched)
             except Unsupported as exc:
                 log.debug("mirror cannot answer a text search on %s: %s", table, exc)
         tbl = self._handles.table(table)

@@ -3,10 +3,16 @@ the query embedding and the vector search, merged into one candidate per id.
 
 Memories (alma_app.memory.search) and handoffs (alma_app.sessions.manager) rank what this returns
 with their own scores, so both see the same candidates for the same query.
+
+The word search gets the query without its question words and pronouns (`words_that_count`):
+"When did Caroline go to the support group?" asks for memories holding "Caroline", "support" and
+"group", not "when" or "did", which many memories hold by chance. The embedding gets the whole
+query: to the model those words are meaning, not noise.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -20,6 +26,29 @@ from alma_app.memory import scoring
 
 Mode = Literal["hybrid", "vector", "lexical"]
 LEXICAL_OVERFETCH = 3  # as memory search: the FTS filter applies after BM25 ranks the table
+
+# Words that say what kind of answer a question wants or who it is about, not what it is about.
+# The store's BM25 analysis drops English stop words ("the", "is", ...); these it keeps. Not
+# here: words that are also names or subjects ("may", the month; "type", "sort" in code).
+_QUESTION_WORDS = """what when where who whom whose which why how
+    did does do done doing was were been being has have had having
+    can could would should shall might must
+    i me my mine you your yours he him his she her hers we us our ours its them theirs
+    about from any some kind ever"""
+QUESTION_WORDS = frozenset(_QUESTION_WORDS.split())
+_WORDS = re.compile(r"[\w'-]+")
+
+
+def words_that_count(query: str) -> str:
+    """The query less its question words and pronouns (and a possessive's 's); the query
+    itself when nothing else is left, so a question of only such words still finds them."""
+    kept = []
+    for word in _WORDS.findall(query):
+        word = word.removesuffix("'s").removesuffix("’s")
+        if word.lower().strip("'-") not in QUESTION_WORDS:
+            kept.append(word)
+    return " ".join(kept) if kept else query
+
 
 # BM25 runs beside the embedding and vector search: both wait in native code with the GIL
 # released, so a search costs max(), not sum().
@@ -55,12 +84,13 @@ def fetch(
             pending = _LEXICAL_POOL.submit(
                 store.text_search,
                 table,
-                query,
+                words_that_count(query),
                 where=where,
                 limit=limit,
                 columns=list(columns),
                 prefilter=False,
                 overfetch=LEXICAL_OVERFETCH,
+                matched=mode == "hybrid",
             )
         try:
             if mode in ("hybrid", "vector"):
@@ -75,7 +105,8 @@ def fetch(
     rows.update({r["id"]: r for r in vector_rows})
     merged = scoring.merge_hits(
         [(r["id"], r["_distance"]) for r in vector_rows],
-        [(r["id"], r["_score"]) for r in text_rows],
+        # the word-match share is for fusing with cosine; the lexical mode shows BM25's ranking
+        [(r["id"], r["_score"], r.get("_matched")) for r in text_rows],
         min_similarity=weights.min_similarity if mode == "hybrid" else -1.0,
         vector_limit=limit,
     )

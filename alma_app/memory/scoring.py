@@ -1,12 +1,20 @@
 """Hybrid scoring: fuse vector and BM25 scores, then weigh recency, success and confidence.
 
-Fusion is by score, not rank: relevance = cosine + lexical_weight * lexical strength, where a
-BM25 hit is strong only if it is both the best of this query's hits and high in absolute terms
-(bm25 / (bm25 + saturation)). A shared common word then barely moves a memory, while a rare
-identifier decides the ranking. On the labelled set in benchmarks/quality.py this beats
-reciprocal-rank fusion, vector-only and BM25-only (see docs/benchmarks.md).
+Fusion is by score, not rank: relevance = cosine + weight * word match. The word match is the
+memory's share of the query's words, each weighted by its IDF (store/bm25.py rank):
+a memory holding the query's rare name or noun gets most of it, one sharing only a common word
+little, and two memories holding the same words tie, so their meaning decides between them
+(BM25's own score would rank the shorter one first). The share is raised to match_exponent, so
+a partial match counts for less than its fraction. On LoCoMo this finds 6 more points of
+evidence than fusing the BM25 score, and benchmarks/quality.py's semantic queries gain too
+(docs/benchmarks.md).
 
-HybridSearch then lifts a candidate's relevance by its neighbours' (alma_app/context_boost.py).
+Where the store reports no share (LanceDB's FTS without the search mirror), the word match is
+the BM25 hit's strength: relative to the query's best hit and damped when the score itself is
+low (bm25 / (bm25 + saturation)), weighted by lexical_weight.
+
+HybridSearch then lifts a candidate's relevance by its neighbours'
+(alma_app/memory/context_boost.py).
 
 A memory superseded by a newer version of the same statement (alma_app.writes) keeps its
 components but its total is multiplied by SUPERSEDED_FACTOR, so the newer one ranks first while
@@ -35,17 +43,22 @@ class Candidate:
     # cosine similarity; for a memory only the lexical search found, the bound merge_hits gives
     similarity: float = 0.0
     bm25: float = 0.0
+    # IDF-weighted share of the query's words the memory holds; None when the store gives none
+    matched: float | None = None
     vector_rank: int | None = None
     lexical_rank: int | None = None
 
 
 def merge_hits(
     vector_hits: list[tuple[str, float]],
-    text_hits: list[tuple[str, float]],
+    text_hits: list[tuple[str, float]] | list[tuple[str, float, float | None]],
     min_similarity: float,
     vector_limit: int | None = None,
 ) -> dict[str, Candidate]:
-    """Combine (id, cosine distance) and (id, bm25) hit lists, best first each.
+    """Combine (id, cosine distance) and (id, bm25[, matched share]) hit lists, best first each.
+
+    When the lexical search reports shares, a candidate it did not find holds none of the
+    query's words that count (share 0), as far as the search looked.
 
     Vector-only hits below `min_similarity` are dropped: every query has nearest neighbours,
     but an unrelated memory should not reach a prompt just because the store is small.
@@ -56,14 +69,20 @@ def merge_hits(
     match below every vector hit (on LoCoMo, 2.5 points of recall@5; docs/benchmarks.md).
     """
     out: dict[str, Candidate] = {}
+    shares = any(len(hit) > 2 and hit[2] is not None for hit in text_hits)
+    none = 0.0 if shares else None
     for rank, (memory_id, distance) in enumerate(vector_hits, start=1):
-        out[memory_id] = Candidate(id=memory_id, similarity=1.0 - float(distance), vector_rank=rank)
+        out[memory_id] = Candidate(
+            id=memory_id, similarity=1.0 - float(distance), vector_rank=rank, matched=none
+        )
     cut = vector_limit is not None and len(vector_hits) >= vector_limit > 0
     bound = max(0.0, 1.0 - float(vector_hits[-1][1])) if cut else 0.0
-    for rank, (memory_id, bm25) in enumerate(text_hits, start=1):
+    for rank, hit in enumerate(text_hits, start=1):
+        memory_id = hit[0]
         cand = out.setdefault(memory_id, Candidate(id=memory_id, similarity=bound))
-        cand.bm25 = float(bm25)
+        cand.bm25 = float(hit[1])
         cand.lexical_rank = rank
+        cand.matched = float(hit[2] or 0.0) if shares else None  # type: ignore[misc]
     return {
         k: c for k, c in out.items() if c.lexical_rank is not None or c.similarity >= min_similarity
     }
@@ -77,10 +96,14 @@ def lexical_strength(bm25: float, best_bm25: float, saturation: float) -> float:
 
 
 def relevance(cand: Candidate, best_bm25: float, weights: RetrievalWeights) -> float:
-    """Cosine similarity plus the weighted lexical strength, scaled into [0, 1]."""
-    lexical = lexical_strength(cand.bm25, best_bm25, weights.lexical_saturation)
-    raw = max(0.0, cand.similarity) + weights.lexical_weight * lexical
-    return raw / (1.0 + weights.lexical_weight)
+    """Cosine similarity plus the weighted word match, scaled into [0, 1]."""
+    if cand.matched is not None:
+        weight = weights.match_weight
+        words = cand.matched**weights.match_exponent if cand.matched > 0 else 0.0
+    else:
+        weight = weights.lexical_weight
+        words = lexical_strength(cand.bm25, best_bm25, weights.lexical_saturation)
+    return (max(0.0, cand.similarity) + weight * words) / (1.0 + weight)
 
 
 def recency(last_touched: datetime, now: datetime, half_life_days: float) -> float:
