@@ -169,12 +169,15 @@ class MiniLMEmbedder:
             return self._embed_one(texts[0])[None, :]
         runtime = self._runtime()
         if runtime is not None:
-            return np.concatenate(
-                [
-                    runtime.embed(list(texts[i : i + self.batch_size]))
-                    for i in range(0, len(texts), self.batch_size)
-                ]
-            )
+            # Batches of similar length, as sentence-transformers' encode() makes them: a batch
+            # is padded to its longest text, so one long text in a batch of short ones made
+            # every text in it cost as much as the long one.
+            order = sorted(range(len(texts)), key=lambda i: len(texts[i]), reverse=True)
+            vectors = np.empty((len(texts), self.dim), dtype=np.float32)
+            for start in range(0, len(order), self.batch_size):
+                batch = order[start : start + self.batch_size]
+                vectors[batch] = runtime.embed([texts[i] for i in batch])
+            return vectors
         with self._autocast():
             vectors = self.model().encode(
                 list(texts),

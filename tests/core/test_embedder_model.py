@@ -92,3 +92,19 @@ def test_onnx_runtime_gives_the_sentence_transformers_vectors(minilm):
     assert (torch_vectors * batch).sum(axis=1).min() > 0.99
     assert (torch_vectors[:50] * alone).sum(axis=1).min() > 0.99
     assert np.allclose(np.linalg.norm(batch, axis=1), 1.0, atol=1e-5)
+
+
+@pytest.mark.model
+def test_a_batch_of_mixed_lengths_keeps_the_callers_order(minilm):
+    """Batches are made of similar lengths (less padding); the rows come back as asked."""
+    texts = [
+        "short",
+        "a much longer text about the flaky login test that fails on the checkout page " * 4,
+        "medium length text about a test",
+        "x",
+    ] * 20
+    together = minilm.embed(texts)
+    alone = np.stack([minilm.embed([t])[0] for t in texts[:4]])
+    assert together.shape == (len(texts), minilm.dim)
+    assert np.allclose(together[:4], alone, atol=1e-4)
+    assert np.allclose(together[4:8], alone, atol=1e-4)
