@@ -67,6 +67,19 @@ MAX_SOURCE_IDS = 500  # most recent supporting outcome ids kept on a heuristic/a
 OUTCOMES = ("success", "failure")
 
 
+def closest_category(
+    task: str, scope: AgentScope | None, similarities: Callable[[str, list[str]], np.ndarray]
+) -> str:
+    """The scope's category (can_learn or cannot_learn) whose name is most similar to the task,
+    or GENERAL when none is similar enough (also used by retrieval's focus)."""
+    categories = list(dict.fromkeys((*scope.can_learn, *scope.cannot_learn))) if scope else []
+    if not categories:
+        return GENERAL
+    sims = similarities(task, [c.replace("_", " ") for c in categories])
+    best = int(np.argmax(sims))
+    return categories[best] if sims[best] >= TASK_TYPE_MIN_SIMILARITY else GENERAL
+
+
 @dataclass
 class LearnResult:
     """What one learn() call did. Actions: "created", "reinforced", (heuristics) "weakened", or
@@ -113,13 +126,7 @@ class Learner:
 
     def infer_task_type(self, agent: str, task: str) -> str:
         """The agent's category (can_learn or cannot_learn) most similar to the task, or general."""
-        scope = self.repo.settings.agent(agent)
-        categories = list(dict.fromkeys((*scope.can_learn, *scope.cannot_learn))) if scope else []
-        if not categories:
-            return GENERAL
-        sims = self.similarities(task, [c.replace("_", " ") for c in categories])
-        best = int(np.argmax(sims))
-        return categories[best] if sims[best] >= TASK_TYPE_MIN_SIMILARITY else GENERAL
+        return closest_category(task, self.repo.settings.agent(agent), self.similarities)
 
     # ------------------------------------------------------------------ learn
 
