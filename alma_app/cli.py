@@ -57,7 +57,7 @@ def commented_config(project_id: str) -> str:
         "domain": "coding",
         "can_learn": "[testing_strategies, selector_patterns]",
         "cannot_learn": "[backend_logic]",
-        "min_occurrences_for_heuristic": "3",
+        "min_occurrences_for_heuristic": "2",
         "require_review": "false",
         "share_with": "[]",
     }

@@ -33,7 +33,7 @@ class AgentScope:
     domain: str = "general"
     can_learn: tuple[str, ...] = ()
     cannot_learn: tuple[str, ...] = ()
-    min_occurrences_for_heuristic: int = 3
+    min_occurrences_for_heuristic: int = 2  # a floor: the evidence must also support it
     require_review: bool = False
     share_with: tuple[str, ...] = ()
 
@@ -42,7 +42,10 @@ AGENT_KEYS: dict[str, tuple[type | tuple[type, ...], str]] = {
     "domain": (str, "the agent's domain (coding, research, ...); informational"),
     "can_learn": (list, "categories the agent may learn; empty means any not forbidden"),
     "cannot_learn": (list, "categories the agent must never learn"),
-    "min_occurrences_for_heuristic": (int, "similar successes needed before a heuristic forms"),
+    "min_occurrences_for_heuristic": (
+        int,
+        "similar successes needed before a heuristic forms (a floor: the evidence decides)",
+    ),
     "require_review": (bool, "learned heuristics/anti-patterns start pending until approved"),
     "share_with": (list, "other agents that may retrieve this agent's memories"),
 }

@@ -219,6 +219,11 @@ def summarise(result: dict[str, Any], oracle: list[dict], world: World) -> dict[
     rows = result["rows"]
     n = len(rows)
     families = {f.name: f for f in world.families}
+
+    def role(name: str) -> dict[str, float]:
+        """Success rates at the end of the stream (after a change, if the world has one)."""
+        return world.probs(families[name], after_change=True)
+
     out: dict[str, Any] = {
         "windows": [round(rate(rows, lo, lo + WINDOW), 3) for lo in range(0, n, WINDOW)],
         "last_200": round(rate(rows, n - 200, n), 3),
@@ -243,7 +248,7 @@ def summarise(result: dict[str, Any], oracle: list[dict], world: World) -> dict[
         wrong = [
             h
             for h in hs
-            if h["family"] in families and families[h["family"]].probs.get(h["strategy"], 0.0) < 0.5
+            if h["family"] in families and role(h["family"]).get(h["strategy"], 0.0) < 0.5
         ]
         out["heuristics"] = {
             "total": len(hs),
@@ -257,7 +262,7 @@ def summarise(result: dict[str, Any], oracle: list[dict], world: World) -> dict[
         out["anti_patterns"] = {
             "total": len(aps),
             "on_good_strategies": sum(
-                families[a["family"]].probs.get(a["strategy"], 0.0) >= 0.5
+                role(a["family"]).get(a["strategy"], 0.0) >= 0.5
                 for a in aps
                 if a["family"] in families
             ),

@@ -1,9 +1,10 @@
 """How much a strategy's record says: rates weighed with their evidence, and change detection.
 
-Used by alma_app.learning to decide when outcomes become a heuristic or an anti-pattern. A count
-alone misleads (two failures of a strategy that works 90% of the time; three lucky successes of
-one that works 15% of the time), so a lesson needs a rate whose Wilson lower bound clears a bar,
-or a latest run of results that only a change of the world explains.
+Used by alma_app.memory.learning to decide when outcomes become a heuristic or an anti-pattern,
+and when an anti-pattern no longer holds. A count alone misleads (two failures of a strategy that
+works 90% of the time; three lucky successes of one that works 15% of the time), so a lesson
+needs a rate whose Wilson lower bound clears a bar, or a latest run of results that only a change
+of the world explains; and it stands only while that is still so.
 """
 
 from __future__ import annotations
@@ -56,3 +57,12 @@ def supported(results: Sequence[bool], value: bool) -> bool:
     return wilson_lower(hits, len(results)) >= MIN_RATE_LOWER_BOUND or changed_lately(
         results, value
     )
+
+
+def still_fails(results: Sequence[bool]) -> bool:
+    """Whether an anti-pattern on a strategy still stands after a success of that strategy
+    (results oldest first, the success last): its history must still support "it fails", and its
+    latest successes must not be a run that only a change explains. Two failures and then a
+    success no longer say "fails more often than not"; ten failures and one success still do,
+    until the successes come in a run the old failure rate makes unlikely."""
+    return supported(results, False) and not changed_lately(results, True)

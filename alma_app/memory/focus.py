@@ -7,8 +7,12 @@ Retrieval has only the task's words, so it reads the task type off the agent's o
 the hits whose TASK is most similar to this one (a vote of the NEIGHBOURS nearest, weighted by
 similarity; a type needs MIN_SHARE of the weight). The task alone, not the outcome's whole text:
 that also holds a strategy and an error, which pull in the same strategy's outcomes of other task
-types. When the type is known, the agent's heuristics and anti-patterns of that type are searched
-for directly, and its own ones of other types are left out. General ones (learned outside any
+types. When the neighbours disagree, the agent's category whose NAME is most like the task decides
+(the rule learn() uses when it is given no task type), if one is similar enough: a family's first
+tasks, whose neighbours are all other families', otherwise got the other families' advice (found
+by benchmarks/learning_curve.py: a third of the cross-family advice came from such ties). When
+the type is known, the agent's heuristics and anti-patterns of that type are searched for
+directly, and its own ones of other types are left out. General ones (learned outside any
 category) and those shared by other agents are kept.
 
 Reading the type costs an embedding of each neighbouring task (~5 ms apiece on one core), so
@@ -28,7 +32,7 @@ import numpy as np
 
 import alma_store as st
 from alma_app.errors import store_errors
-from alma_app.memory.learning import GENERAL
+from alma_app.memory.learning import GENERAL, closest_category
 from alma_app.memory.types import Memory
 
 if TYPE_CHECKING:
@@ -107,10 +111,25 @@ def focus(
         return hits  # no candidate type has advice here: every answer gives these hits
     kind = task_type_of(task, hits, agent, vectors)
     if kind is None:
+        named = closest_category(task, searcher.repo.settings.agent(agent), similar(vectors))
+        kind = None if named == GENERAL else named
+    if kind is None:
         return hits
     only = st.And((where, st.In("type", ADVICE_TYPES), st.Eq("category", kind)))
     advice = searcher.search(task, only, limit=2 * top_k)
     return focused(hits, advice, agent, kind)
+
+
+def similar(
+    vectors: Callable[[Sequence[str]], np.ndarray],
+) -> Callable[[str, list[str]], np.ndarray]:
+    """Cosine similarities of a text to others, from cached embeddings."""
+
+    def similarities(text: str, others: list[str]) -> np.ndarray:
+        embedded = vectors([text, *others])
+        return embedded[1:] @ embedded[0]
+
+    return similarities
 
 
 def _advice_of(task: str, where: st.Filter, searcher: HybridSearch) -> set[str] | None:

@@ -23,7 +23,14 @@ successes (failures) would have had a chance below CHANGE_ALPHA at the rate seen
 a strategy that also succeeded do not condemn it, three lucky successes among many failures do
 not make a heuristic, and a strategy that stops working is unlearned within a few tasks.
 A heuristic and an anti-pattern never contradict each other in one bucket: when one forms, the
-other about a similar strategy is retired (archived, restorable, logged as "retire").
+other about a similar strategy is retired (archived, restorable, logged as "retire"). And an
+anti-pattern stands only while its strategy's history still says "it fails" (`still_fails`): a
+success after which it no longer does (two failures and now a success; or a run of successes
+that the old failure rate makes unlikely: the world changed) retires it, so that a strategy
+avoided before a change can become the one to use again.
+min_occurrences_for_heuristic (default 2, config.AgentScope) is a floor, not the whole rule: two
+successes form a heuristic only when nothing failed beside them (the evidence must clear the same
+bar), and a user who sets 3 gets 3.
 Heuristic confidence is the success rate smoothed by Laplace's rule, (s + 1) / (n + 2);
 anti-pattern confidence is n / (n + 1) for n similar failures. Strategies of opposite polarity
 ("use the page object" / "do not use the page object", alma_app.novelty) are never similar: one
@@ -44,7 +51,8 @@ import numpy as np
 
 import alma_store as st
 from alma_app.checks import check_choice, check_int, check_text
-from alma_app.memory.evidence import laplace, supported
+from alma_app.config import AgentScope
+from alma_app.memory.evidence import laplace, still_fails, supported
 from alma_app.memory.matching import ERROR_MATCH_MIN_STRATEGY as ERROR_MATCH_MIN_STRATEGY
 from alma_app.memory.matching import Matcher
 from alma_app.memory.repository import MemoryRepository
@@ -59,10 +67,24 @@ MAX_SOURCE_IDS = 500  # most recent supporting outcome ids kept on a heuristic/a
 OUTCOMES = ("success", "failure")
 
 
+def closest_category(
+    task: str, scope: AgentScope | None, similarities: Callable[[str, list[str]], np.ndarray]
+) -> str:
+    """The scope's category (can_learn or cannot_learn) whose name is most similar to the task,
+    or GENERAL when none is similar enough (also used by retrieval's focus)."""
+    categories = list(dict.fromkeys((*scope.can_learn, *scope.cannot_learn))) if scope else []
+    if not categories:
+        return GENERAL
+    sims = similarities(task, [c.replace("_", " ") for c in categories])
+    best = int(np.argmax(sims))
+    return categories[best] if sims[best] >= TASK_TYPE_MIN_SIMILARITY else GENERAL
+
+
 @dataclass
 class LearnResult:
-    """What one learn() call did. Actions: "created", "reinforced" or (heuristics) "weakened"
-    or "retired" (a similar strategy's failures now form an anti-pattern)."""
+    """What one learn() call did. Actions: "created", "reinforced", (heuristics) "weakened", or
+    "retired": a heuristic whose strategy's failures now form an anti-pattern, an anti-pattern
+    whose strategy now works (a heuristic formed) or succeeds again (`still_fails` is False)."""
 
     outcome: Outcome
     task_type: str
@@ -104,13 +126,7 @@ class Learner:
 
     def infer_task_type(self, agent: str, task: str) -> str:
         """The agent's category (can_learn or cannot_learn) most similar to the task, or general."""
-        scope = self.repo.settings.agent(agent)
-        categories = list(dict.fromkeys((*scope.can_learn, *scope.cannot_learn))) if scope else []
-        if not categories:
-            return GENERAL
-        sims = self.similarities(task, [c.replace("_", " ") for c in categories])
-        best = int(np.argmax(sims))
-        return categories[best] if sims[best] >= TASK_TYPE_MIN_SIMILARITY else GENERAL
+        return closest_category(task, self.repo.settings.agent(agent), self.similarities)
 
     # ------------------------------------------------------------------ learn
 
@@ -171,8 +187,10 @@ class Learner:
             else:
                 result.heuristic = self._maybe_create_heuristic(record, heuristics, nearby, history)
                 result.heuristic_action = "created" if result.heuristic else None
-                if result.heuristic is not None:
-                    self._retire_anti_patterns(record, result.heuristic.strategy)
+            created = result.heuristic if result.heuristic_created else None
+            retired = self._retire_anti_pattern(record, created, history)
+            if retired is not None:
+                result.anti_pattern, result.anti_pattern_action = retired, "retired"
         else:
             if match is not None:
                 result.heuristic = self._weaken_heuristic(match, record)
@@ -194,15 +212,25 @@ class Learner:
             [memory], actor=record.agent, action="retire", reason=f"{why}: {record.id}"
         )
 
-    def _retire_anti_patterns(self, record: Outcome, strategy: str) -> None:
-        """A new heuristic retires the anti-pattern that named a similar strategy."""
+    def _retire_anti_pattern(
+        self, record: Outcome, created: Heuristic | None, history: list[bool]
+    ) -> AntiPattern | None:
+        """After a success: retire the anti-pattern naming a similar strategy when a heuristic
+        for it has just formed, or when the strategy's history (the success last) no longer says
+        it fails. Returns the anti-pattern retired, if any."""
         assert record.agent is not None
+        failed = sum(not r for r in history)
+        if created is None and (failed < MIN_FAILURES_FOR_ANTI_PATTERN or still_fails(history)):
+            return None  # nothing to look for: no anti-pattern, or one that still stands
+        strategy = created.strategy if created is not None else record.strategy_used
         known = self.match.nearby(
             "anti_pattern", record.agent, record.task_type, strategy, limit=10
         )
         match = self.match.best_match(strategy, known, lambda a: a.pattern)
         if match is not None:
-            self._retire(match, record, "its strategy now works")
+            why = "its strategy now works" if created is not None else "its strategy succeeds again"
+            self._retire(match, record, why)
+        return match
 
     def _status(self, agent: str) -> str:
         scope = self.repo.settings.agent(agent)
@@ -215,7 +243,7 @@ class Learner:
     ) -> Heuristic | None:
         assert record.agent is not None
         scope = self.repo.settings.agent(record.agent)
-        needed = scope.min_occurrences_for_heuristic if scope else 3
+        needed = (scope or AgentScope(name=record.agent)).min_occurrences_for_heuristic
         sourced = {i for h in heuristics for i in h.source_outcome_ids}
         successes = self.match.similar_outcomes(record, nearby, success=True, exclude=sourced)
         if len(successes) < needed or not supported(history, True):

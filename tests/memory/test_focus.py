@@ -4,6 +4,7 @@ is fast."""
 
 from __future__ import annotations
 
+import alma_app.memory.focus as focus_module
 from alma_app import ALMA
 from alma_app.memory.focus import focused, task_type_of
 
@@ -59,3 +60,30 @@ def test_with_advice_of_a_candidate_type_the_vote_is_taken(alma: ALMA, monkeypat
     got = alma.retrieve("Validate the signup form field errors on mobile", agent="helena")
     assert calls and calls[0][0] == "Validate the signup form field errors on mobile"
     assert [h.task_type for h in got.heuristics] == ["form_validation"]
+
+
+def test_when_the_nearest_tasks_disagree_the_category_named_like_the_task_decides(
+    alma: ALMA, monkeypatch
+) -> None:
+    outcomes(alma, 3, {"form_validation": WAIT, "selector_patterns": MOCK})  # heuristics form
+    task = "Check the form validation of the login page"
+    unfocused = alma.searcher.search(
+        task, alma.scope.visibility("helena", None), limit=0, per_type=5
+    )
+    assert {m.task_type for m in unfocused if m.TYPE == "heuristic"} == {
+        "form_validation",
+        "selector_patterns",
+    }
+    monkeypatch.setattr(focus_module, "task_type_of", lambda *args: None)  # a split vote
+
+    got = alma.retrieve(task, agent="helena")
+    assert [h.task_type for h in got.heuristics] == ["form_validation"]
+
+
+def test_a_split_vote_and_no_category_like_the_task_leave_the_hits_as_they_are(
+    alma: ALMA, monkeypatch
+) -> None:
+    outcomes(alma, 3, {"form_validation": WAIT, "selector_patterns": MOCK})
+    monkeypatch.setattr(focus_module, "task_type_of", lambda *args: None)
+    got = alma.retrieve("Validate the signup page quickly", agent="helena")
+    assert {h.task_type for h in got.heuristics} == {"form_validation", "selector_patterns"}

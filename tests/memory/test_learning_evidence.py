@@ -12,7 +12,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from alma_app import ALMA
-from alma_app.memory.evidence import changed_lately, supported, wilson_lower
+from alma_app.config import AgentScope
+from alma_app.memory.evidence import changed_lately, still_fails, supported, wilson_lower
 from alma_app.memory.types import set_clock, utcnow
 
 WAIT = "Use explicit waits for elements before interacting"
@@ -44,9 +45,18 @@ def test_supported_weighs_the_rate_or_a_change() -> None:
     assert supported([True] * 8 + [False] * 3, False)  # always worked, now fails
 
 
-def learn(alma: ALMA, outcome: str, strategy: str, i: int, kind: str = "form_validation"):
+def test_an_anti_pattern_stands_until_a_success_outweighs_its_failures() -> None:
+    assert not still_fails([False, False, True])  # two failures, then a success: a coin toss
+    assert still_fails([False] * 8 + [True])  # one lucky success among many failures
+    assert still_fails([False] * 8 + [True, True])
+    assert not still_fails([False] * 8 + [True] * 3)  # a run the old rate makes unlikely
+
+
+def learn(
+    alma: ALMA, outcome: str, strategy: str, i: int, kind: str = "form_validation", agent="helena"
+):
     return alma.learn(
-        "helena",
+        agent,
         f"Check the signup form errors, case {i}",
         outcome,
         strategy,
@@ -93,6 +103,62 @@ def test_a_strategy_that_stops_working_is_unlearned_and_learned_again(alma: ALMA
     results = [learn(alma, "success", WAIT, 9 + i) for i in range(3)]
     assert [r.heuristic_action for r in results] == [None, "created", "reinforced"]  # 8 of 11
     assert kinds(alma, "anti_pattern") == [] and kinds(alma, "heuristic") == [WAIT]
+
+
+def test_an_anti_pattern_is_retired_when_its_strategy_starts_succeeding(alma: ALMA) -> None:
+    assert learn(alma, "failure", MOCK, 0).anti_pattern is None
+    formed = learn(alma, "failure", MOCK, 1)
+    assert formed.anti_pattern_created and kinds(alma, "anti_pattern") == [MOCK]
+
+    retired = learn(alma, "success", MOCK, 2)  # avoided, tried anyway, and it worked
+    assert retired.anti_pattern_action == "retired"
+    assert retired.anti_pattern.id == formed.anti_pattern.id
+    assert kinds(alma, "anti_pattern") == []
+    assert [a.memory.id for a in alma.list_archived()] == [formed.anti_pattern.id]  # restorable
+    assert alma.history(formed.anti_pattern.id)[-1].action == "retire"
+
+
+def test_a_long_failing_strategy_is_unlearned_only_by_a_run_of_successes(alma: ALMA) -> None:
+    for i in range(8):
+        learn(alma, "failure", MOCK, i)
+    assert kinds(alma, "anti_pattern") == [MOCK]
+    first, second = (learn(alma, "success", MOCK, 8 + i) for i in range(2))
+    assert first.anti_pattern_action is None and second.anti_pattern_action is None  # luck
+    assert kinds(alma, "anti_pattern") == [MOCK]
+    third = learn(alma, "success", MOCK, 10)  # three in a row at a 10% rate: the world changed
+    assert third.anti_pattern_action == "retired"
+    assert kinds(alma, "anti_pattern") == []
+
+
+@pytest.fixture
+def default_alma():
+    """An agent that leaves min_occurrences_for_heuristic at its default."""
+    agents = {"ada": {"can_learn": ["form_validation"]}}
+    instance = ALMA(project_id="defaults", storage="memory", embedding="hashing", agents=agents)
+    yield instance
+    instance.close()
+
+
+def test_a_heuristic_forms_from_strong_evidence_sooner_by_default(default_alma: ALMA) -> None:
+    assert AgentScope(name="ada").min_occurrences_for_heuristic == 2
+    assert learn(default_alma, "success", WAIT, 0, agent="ada").heuristic is None
+    second = learn(default_alma, "success", WAIT, 1, agent="ada")
+    assert second.heuristic_created  # two of two: the evidence clears the bar
+    third = learn(default_alma, "success", WAIT, 2, agent="ada")
+    assert third.heuristic_reinforced
+    assert second.heuristic.confidence < third.heuristic.confidence  # it starts lower
+
+
+def test_two_successes_beside_a_failure_are_not_enough_by_default(default_alma: ALMA) -> None:
+    learn(default_alma, "failure", WAIT, 0, agent="ada")
+    results = [learn(default_alma, "success", WAIT, 1 + i, agent="ada") for i in range(4)]
+    assert [r.heuristic_action for r in results] == [None, None, None, "created"]  # 4 of 5
+
+
+def test_a_min_occurrences_the_user_set_is_respected(alma: ALMA) -> None:
+    assert alma.settings.agent("helena").min_occurrences_for_heuristic == 3  # tests/conftest.py
+    results = [learn(alma, "success", WAIT, i) for i in range(3)]
+    assert [r.heuristic_action for r in results] == [None, None, "created"]
 
 
 def test_retrieval_keeps_to_the_task_type_its_nearest_tasks_had(alma: ALMA) -> None:
