@@ -149,7 +149,7 @@ SETTINGS: dict[str, tuple[type | tuple[type, ...], str]] = {
         float,
         "similarity from which a stated fact or preference is compared with the one it "
         "resembles: a restatement reinforces it, a changed value supersedes it, a negation "
-        "flags a possible contradiction (alma_app.novelty)",
+        "flags a possible contradiction (alma_app.memory.novelty)",
     ),
     "strategy_similarity": (float, "similarity above which two strategies count as the same"),
     "retrieval": (dict, "score weights: relevance, recency, success, confidence, ..."),

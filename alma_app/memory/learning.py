@@ -33,8 +33,8 @@ successes form a heuristic only when nothing failed beside them (the evidence mu
 bar), and a user who sets 3 gets 3.
 Heuristic confidence is the success rate smoothed by Laplace's rule, (s + 1) / (n + 2);
 anti-pattern confidence is n / (n + 1) for n similar failures. Strategies of opposite polarity
-("use the page object" / "do not use the page object", alma_app.novelty) are never similar: one
-never reinforces, weakens or joins the other. A rejected heuristic or
+("use the page object" / "do not use the page object", alma_app.memory.novelty) are never
+similar: one never reinforces, weakens or joins the other. A rejected heuristic or
 anti-pattern is still the one reinforced (it stays rejected), so a reviewer's "no" is not asked
 again through a duplicate. Learned memories are `pending` when the agent's config has
 require_review: true, else approved.

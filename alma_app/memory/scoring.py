@@ -16,9 +16,9 @@ low (bm25 / (bm25 + saturation)), weighted by lexical_weight.
 HybridSearch then lifts a candidate's relevance by its neighbours'
 (alma_app/memory/context_boost.py).
 
-A memory superseded by a newer version of the same statement (alma_app.writes) keeps its
-components but its total is multiplied by SUPERSEDED_FACTOR, so the newer one ranks first while
-the older stays retrievable; the factor is shown as the breakdown's `penalty`.
+A memory superseded by a newer version of the same statement (alma_app.memory.writes) keeps
+its components, but its total is multiplied by SUPERSEDED_FACTOR, so the newer one ranks first
+while the older stays retrievable; the factor is shown as the breakdown's `penalty`.
 
 Pure functions over candidate hits, so the ranking can be tested and explained without a store.
 """
@@ -123,7 +123,7 @@ def score(
     relevance_value: float | None = None,
 ) -> ScoreBreakdown:
     """The weighted total; relevance_value, when given, replaces the candidate's own relevance
-    (raised by its neighbours' in alma_app.context_boost)."""
+    (raised by its neighbours' in alma_app.memory.context_boost)."""
     rel = relevance(cand, best_bm25, weights) if relevance_value is None else relevance_value
     lexical = cand.bm25 / best_bm25 if best_bm25 > 0 else 0.0
     return ScoreBreakdown(
