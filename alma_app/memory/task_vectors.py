@@ -28,7 +28,9 @@ Vectors = Callable[[Sequence[str]], np.ndarray]
 
 def task_of(memory: Memory) -> str | None:
     """The text whose vector is kept for this memory: an outcome's task, nothing for others."""
-    return getattr(memory, "task", None) or None if memory.TYPE == "outcome" else None
+    if memory.TYPE != "outcome":
+        return None
+    return memory.task or None  # type: ignore[attr-defined]
 
 
 def encode(vector: np.ndarray) -> bytes:

@@ -9,9 +9,8 @@ import pytest
 
 from alma_app import ALMA
 from alma_app.memory.task_vectors import COLUMN, decode
+from tests.memory.test_focus import MOCK, WAIT, outcomes
 
-WAIT = "Use explicit waits for elements before interacting"
-MOCK = "Stub the backend with recorded responses"
 TASK = "Validate the signup form field errors on mobile"
 
 
@@ -22,15 +21,7 @@ def store_alma(request, alma: ALMA, disk_alma: ALMA) -> ALMA:
 
 
 def learn_both_types(alma: ALMA, times: int) -> None:
-    for i in range(times):
-        for kind, strategy in {"form_validation": WAIT, "selector_patterns": MOCK}.items():
-            alma.learn(
-                "helena",
-                f"Validate the signup form, {kind} case {i}",
-                "success",
-                strategy,
-                task_type=kind,
-            )
+    outcomes(alma, times, {"form_validation": WAIT, "selector_patterns": MOCK})
 
 
 def stored_task_vectors(alma: ALMA) -> dict[str, bytes | None]:

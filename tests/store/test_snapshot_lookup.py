@@ -6,18 +6,10 @@ from __future__ import annotations
 import threading
 
 import numpy as np
-import pytest
 
 from alma_store import VECTOR, open_store
 from tests.store.test_table_specs import DIM, TABLES, note
-
-
-@pytest.fixture(params=["memory", "disk"])
-def store(request, tmp_path):
-    uri = "memory://" if request.param == "memory" else str(tmp_path / "store")
-    instance = open_store(uri, vector_dim=DIM, tables=TABLES)
-    yield instance
-    instance.close()
+from tests.store.test_table_specs import store as store  # the same two stores
 
 
 def test_lookup_gives_the_rows_of_the_ids_asked_for_as_get_does(store):
