@@ -33,7 +33,7 @@ class AgentScope:
     domain: str = "general"
     can_learn: tuple[str, ...] = ()
     cannot_learn: tuple[str, ...] = ()
-    min_occurrences_for_heuristic: int = 2  # a floor: the evidence must also support it
+    min_occurrences_for_heuristic: int = 1  # a floor: the evidence must also support it
     require_review: bool = False
     share_with: tuple[str, ...] = ()
 

@@ -5,10 +5,13 @@ each task's family (no retrieval error, no cross-family advice), matches strateg
 embedding), and learns by the rules of alma_app/memory/learning.py, with the evidence functions
 of alma_app/memory/evidence.py: a heuristic from `min_occurrences` successes that the record
 supports, an anti-pattern from 2 failures that it supports, one retiring the other, and (with
-`unlearn`) an anti-pattern retired by a success after which `still_fails` is False. The rules
-"reckless" form a heuristic from one success and an anti-pattern from one failure, whatever the
-evidence. The gap between ours and the ideal is what retrieval and matching cost; the ideal's
-own figures are what the policy and the world allow.
+`unlearn`) an anti-pattern retired by a success after which `still_fails` is False; with
+`probation`, a heuristic also forms when the record says `likely_works` and is retired when a
+failure leaves its counts no longer `likely_works`, and with `refusal` one failure whose error
+`names_strategy` forms an anti-pattern (stop 15). The rules "reckless" form a heuristic from one
+success and an anti-pattern from one failure, whatever the evidence. The gap between ours and
+the ideal is what retrieval and matching cost; the ideal's own figures are what the policy and
+the world allow.
 
 Run: `.venv/bin/python benchmarks/learning_bound.py [--tasks 1000] [--seeds 7,8,9]`
 (standard library + alma_app.memory.evidence; a second or two per run).
@@ -26,7 +29,13 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from alma_app.memory.evidence import laplace, still_fails, supported
+from alma_app.memory.evidence import (
+    laplace,
+    likely_works,
+    names_strategy,
+    still_fails,
+    supported,
+)
 from benchmarks.learning_curve import CHANGE_SHARE, change_figures, rate, summarise
 from benchmarks.learning_world import (
     Task,
@@ -46,6 +55,8 @@ class IdealMemory:
     min_occurrences: int = 2
     unlearn: bool = True
     reckless: bool = False
+    probation: bool = False
+    refusal: bool = False
     name: str = "ideal"
     family_of: dict[str, str] = field(default_factory=dict)  # task text -> family
     history: dict[Key, list[bool]] = field(default_factory=lambda: defaultdict(list))
@@ -71,11 +82,18 @@ class IdealMemory:
         if key in self.heuristics:
             self.heuristics[key][1] += 1
             self.heuristics[key][0] += success
+            if self.probation and not likely_works(*self.heuristics[key]):
+                del self.heuristics[key]
         elif success:
             counts[0] += 1
             needed = 1 if self.reckless else self.min_occurrences
-            if counts[0] >= needed and self.supports(results, True):
-                self.heuristics[key] = [counts[0], len(results)]
+            works = self.supports(results, True)
+            works = works or (self.probation and likely_works(sum(results), len(results)))
+            if counts[0] >= needed and works:
+                # with probation, every success of the record counts (as the product's, whose
+                # retired heuristics leave their outcomes free to form the next one)
+                formed_from = sum(results) if self.probation else counts[0]
+                self.heuristics[key] = [formed_from, len(results)]
                 counts[0] = 0
                 self.anti_patterns.discard(key)
         if success and self.unlearn and key in self.anti_patterns and not still_fails(results):
@@ -83,7 +101,11 @@ class IdealMemory:
             counts[1] = 0
         if not success and key not in self.anti_patterns:
             counts[1] += 1
-            if counts[1] >= (1 if self.reckless else 2) and self.supports(results, False):
+            refused = self.refusal and names_strategy(error, strategy)
+            refused = refused and not supported(results, True)
+            if refused or (
+                counts[1] >= (1 if self.reckless else 2) and self.supports(results, False)
+            ):
                 self.anti_patterns.add(key)
                 counts[1] = 0
                 self.heuristics.pop(key, None)
@@ -107,7 +129,11 @@ def run(memory: IdealMemory, tasks: int, seed: int, change: bool) -> dict:
 
 RULES = {
     "min_occurrences 3, no unlearning (main before)": dict(min_occurrences=3, unlearn=False),
-    "min_occurrences 2 + unlearning (this branch)": dict(min_occurrences=2, unlearn=True),
+    "min_occurrences 2 + unlearning (stop 14)": dict(min_occurrences=2, unlearn=True),
+    "+ probation, min_occurrences 1 (stop 15)": dict(min_occurrences=1, probation=True),
+    "+ probation + refusal by name (stop 15, product)": dict(
+        min_occurrences=1, probation=True, refusal=True
+    ),
     "reckless: 1 success / 1 failure, no evidence": dict(reckless=True, unlearn=False),
 }
 

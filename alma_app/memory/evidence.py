@@ -5,11 +5,18 @@ and when an anti-pattern no longer holds. A count alone misleads (two failures o
 works 90% of the time; three lucky successes of one that works 15% of the time), so a lesson
 needs a rate whose Wilson lower bound clears a bar, or a latest run of results that only a change
 of the world explains; and it stands only while that is still so.
+
+Two kinds of evidence need no bar of that kind, because acting on them early costs little and
+the next outcome corrects them: a strategy that has worked more often than not so far
+(`likely_works`) may be followed on probation, a heuristic whose first failure then retires it;
+and a failure whose error names the strategy itself (`names_strategy`: "refused: 'X' is unsafe")
+blames the strategy, not bad luck, so one such failure is enough to avoid it.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 
 EVIDENCE_Z = 1.28  # one-sided 90% Wilson bounds
@@ -20,6 +27,23 @@ MIN_CHANGE_RUN = 3  # and it is at least this long (two failures in a row happen
 
 def laplace(successes: int, uses: int) -> float:
     return (successes + 1) / (uses + 2)
+
+
+def likely_works(successes: int, uses: int) -> bool:
+    """Whether a strategy works more often than not on the best estimate (Laplace's rule): one
+    success of one use does, one success beside one failure does not. A heuristic forms on it,
+    on probation, and stands only while it stays so."""
+    return laplace(successes, uses) > 0.5
+
+
+def names_strategy(error: str | None, strategy: str) -> bool:
+    """Whether a failure's error message names the strategy used (case and spacing aside): a
+    refusal of that very strategy rather than a symptom that any strategy may meet."""
+    if not error:
+        return False
+    squash = lambda text: re.sub(r"\s+", " ", text).strip().casefold()  # noqa: E731
+    wanted = squash(strategy)
+    return len(wanted) >= 8 and wanted in squash(error)
 
 
 def wilson_lower(hits: int, n: int, z: float = EVIDENCE_Z) -> float:

@@ -8,13 +8,18 @@ never word overlap. Rules, for one agent and task type:
   min_occurrences_for_heuristic successes not yet behind a heuristic used similar strategies AND
   the evidence says the strategy works (`supported`, below), one heuristic forms from them (its
   strategy is the most representative one: the medoid);
-- a failure whose strategy is similar to a heuristic's weakens it (one more use, no success);
+- a failure whose strategy is similar to a heuristic's weakens it (one more use, no success),
+  and retires it once its strategy no longer works more often than not (`likely_works` of its
+  counts): a heuristic on probation (one success) goes at its first failure, an established
+  one only when failures catch up with its successes;
 - a failure similar to an anti-pattern reinforces it, where two failures are similar when their
   strategies are, or when their error messages are AND their strategies are at least loosely
   related (>= ERROR_MATCH_MIN_STRATEGY: a generic error alone never joins unrelated strategies);
   otherwise, once MIN_FAILURES_FOR_ANTI_PATTERN similar failures are there AND the evidence says
   the strategy fails (`supported`), they form one anti-pattern, whose better_alternative is the
-  best successful strategy known for the task type, or "".
+  best successful strategy known for the task type, or "". One failure is enough when its error
+  names the strategy (`names_strategy`: a refusal of that strategy, not a symptom) and the
+  record does not show that the strategy works.
 Evidence, not counts alone: the strategy's history in the bucket (every outcome with a similar
 strategy, oldest first) supports "it works" (or "it fails") when the Wilson lower bound of its
 success (failure) rate at EVIDENCE_Z is at least MIN_RATE_LOWER_BOUND, or when the latest run of
@@ -28,9 +33,11 @@ anti-pattern stands only while its strategy's history still says "it fails" (`st
 success after which it no longer does (two failures and now a success; or a run of successes
 that the old failure rate makes unlikely: the world changed) retires it, so that a strategy
 avoided before a change can become the one to use again.
-min_occurrences_for_heuristic (default 2, config.AgentScope) is a floor, not the whole rule: two
-successes form a heuristic only when nothing failed beside them (the evidence must clear the same
-bar), and a user who sets 3 gets 3.
+min_occurrences_for_heuristic (default 1, config.AgentScope) is a floor, not the whole rule: a
+heuristic forms when the strategy's history supports "it works" OR it has worked more often than
+not so far (`likely_works`: one success of one use, two of three; not one of two, not three of
+eight). A heuristic of that second kind is on probation: it starts at a low confidence (2/3 for
+one success), and its first failure retires it. A user who sets 3 gets at least 3.
 Heuristic confidence is the success rate smoothed by Laplace's rule, (s + 1) / (n + 2);
 anti-pattern confidence is n / (n + 1) for n similar failures. Strategies of opposite polarity
 ("use the page object" / "do not use the page object", alma_app.memory.novelty) are never
@@ -52,7 +59,13 @@ import numpy as np
 import alma_store as st
 from alma_app.checks import check_choice, check_int, check_text
 from alma_app.config import AgentScope
-from alma_app.memory.evidence import laplace, still_fails, supported
+from alma_app.memory.evidence import (
+    laplace,
+    likely_works,
+    names_strategy,
+    still_fails,
+    supported,
+)
 from alma_app.memory.matching import ERROR_MATCH_MIN_STRATEGY as ERROR_MATCH_MIN_STRATEGY
 from alma_app.memory.matching import Matcher
 from alma_app.memory.repository import MemoryRepository
@@ -195,10 +208,15 @@ class Learner:
             if match is not None:
                 result.heuristic = self._weaken_heuristic(match, record)
                 result.heuristic_action = "weakened"
+                weakened = result.heuristic
+                if not likely_works(weakened.success_count, weakened.occurrence_count):
+                    self._retire(weakened, record, "its strategy fails as often as it works")
+                    result.heuristic_action = "retired"
             result.anti_pattern, result.anti_pattern_action = self._learn_failure(
                 record, nearby, history
             )
-            if result.anti_pattern_action == "created" and result.heuristic is not None:
+            if result.anti_pattern_action == "created" and result.heuristic_action == "weakened":
+                assert result.heuristic is not None
                 self._retire(result.heuristic, record, "its strategy now fails")
                 result.heuristic_action = "retired"
         return result
@@ -246,7 +264,8 @@ class Learner:
         needed = (scope or AgentScope(name=record.agent)).min_occurrences_for_heuristic
         sourced = {i for h in heuristics for i in h.source_outcome_ids}
         successes = self.match.similar_outcomes(record, nearby, success=True, exclude=sourced)
-        if len(successes) < needed or not supported(history, True):
+        works = supported(history, True) or likely_works(sum(history), len(history))
+        if len(successes) < needed or not works:
             return None
         successes.sort(key=lambda o: o.timestamp)
         strategy = self.match.medoid([o.strategy_used for o in successes])
@@ -337,7 +356,11 @@ class Learner:
             return self._update(match, change, record, "reinforce", why), "reinforced"
         sourced = {i for a in known for i in a.source_outcome_ids}
         failures = self.match.similar_outcomes(record, nearby, success=False, exclude=sourced)
-        if len(failures) < MIN_FAILURES_FOR_ANTI_PATTERN or not supported(history, False):
+        # An error that names the strategy blames it, not luck: one such failure is enough.
+        refused = names_strategy(record.error_message, record.strategy_used)
+        refused = refused and not supported(history, True)
+        shown = len(failures) >= MIN_FAILURES_FOR_ANTI_PATTERN and supported(history, False)
+        if not (refused or shown):
             return None, None
         failures.sort(key=lambda o: o.timestamp)
         pattern = self.match.medoid([o.strategy_used for o in failures])

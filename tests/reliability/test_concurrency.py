@@ -30,7 +30,12 @@ WRITER = textwrap.dedent(
     import hashlib, sys
     from alma_app import ALMA
     store_dir, name, count, acks = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
-    alma = ALMA(project_id="shared", storage_dir=store_dir, embedding="hashing", compact_every=64)
+    # two successes before a heuristic: each strategy is used once, so none forms
+    agents = {name: {"min_occurrences_for_heuristic": 2}}
+    alma = ALMA(
+        project_id="shared", storage_dir=store_dir, embedding="hashing", compact_every=64,
+        agents=agents,
+    )
     with open(acks, "a", encoding="utf-8") as out:
         for i in range(count):
             token = hashlib.sha256(f"{name}/{i}".encode()).hexdigest()

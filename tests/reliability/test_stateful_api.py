@@ -74,6 +74,9 @@ class ApiMachine(RuleBasedStateMachine):
             if action == "created":
                 assert memory is not None
                 self._new(memory.id, memory.status)
+            elif action == "retired":  # the evidence now contradicts it: archived, restorable
+                assert memory is not None and memory.id in self.stored
+                self.archived[memory.id] = self.stored.pop(memory.id)
             elif action is not None:
                 assert memory is not None and memory.id in self.stored  # reinforced, not new
 
