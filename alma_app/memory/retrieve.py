@@ -1,7 +1,8 @@
 """retrieve(): the memories relevant to a task, up to top_k of each type, cached per store version.
 
 The cache key holds the memories table's version, so any write makes every older entry
-unreachable; callers get copies they may edit.
+unreachable. It keeps each answer pickled: callers may edit what they get, a hit unpickles a
+fresh copy, and a miss hands out the slice it ranked (one pickling, not a copy and a pickling).
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ import pickle
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import replace
 
 from alma_app.checks import check_limit, check_text
 from alma_app.errors import store_errors
@@ -47,7 +47,7 @@ class Retriever:
         self.learner = learner
         self.scope = scope
         self.usage = usage
-        self._cache: OrderedDict[tuple, MemorySlice] = OrderedDict()
+        self._cache: OrderedDict[tuple, bytes] = OrderedDict()
         self._cache_lock = threading.Lock()
 
     def retrieve(
@@ -66,12 +66,14 @@ class Retriever:
             with self._cache_lock:
                 cached = self._cache.get(key)
             if cached is None:
-                cached = self._rank(task, agent, top_k, user_id)
+                result = self._rank(task, agent, top_k, user_id)
+                frozen = pickle.dumps(result, pickle.HIGHEST_PROTOCOL)
                 with self._cache_lock:
-                    self._cache[key] = cached
+                    self._cache[key] = frozen
                     while len(self._cache) > CACHE_SIZE:
                         self._cache.popitem(last=False)
-        result = copy_slice(cached)
+            else:
+                result = pickle.loads(cached)  # a copy that shares nothing with the cache
         self.usage.record(agent, [m.id for m in result.all()])
         result.retrieval_time_ms = (time.perf_counter() - started) * 1000
         return result
@@ -94,10 +96,3 @@ class Retriever:
         """The stored task vectors of these outcomes (read from the search mirror)."""
         with store_errors():
             return self.repo.store.lookup("memories", ids, columns=["id", task_vectors.COLUMN])
-
-
-def copy_slice(cached: MemorySlice) -> MemorySlice:
-    """A copy of a cached slice that shares nothing mutable with it: callers may edit it."""
-    lists = {name: getattr(cached, name) for name in SLICE_FIELDS.values()}
-    lists = pickle.loads(pickle.dumps(lists, pickle.HIGHEST_PROTOCOL))  # a deep copy, 3x faster
-    return replace(cached, **lists)

@@ -124,6 +124,20 @@ def test_retrieve_sees_writes_from_another_handle_on_the_same_store(disk_alma):
     assert disk_alma.retrieve("payment retries", agent="victor").domain_knowledge
 
 
+def test_editing_what_retrieve_returned_changes_no_later_answer(alma):
+    """retrieve() answers a repeated question from its cache: what a caller does to the slice
+    it got, the first time or from the cache, never reaches the next caller."""
+    alma.add_domain_knowledge("helena", "testing_strategies", "Login uses OAuth 2.0 tokens")
+    first = alma.retrieve("how does login work", agent="helena")
+    first.domain_knowledge[0].fact = "edited by the first caller"  # type: ignore[attr-defined]
+    first.domain_knowledge.append(first.domain_knowledge[0])
+    second = alma.retrieve("how does login work", agent="helena")
+    assert [m.fact for m in second.domain_knowledge] == ["Login uses OAuth 2.0 tokens"]  # type: ignore[attr-defined]
+    second.domain_knowledge.clear()
+    third = alma.retrieve("how does login work", agent="helena")
+    assert [m.fact for m in third.domain_knowledge] == ["Login uses OAuth 2.0 tokens"]  # type: ignore[attr-defined]
+
+
 def test_domain_knowledge_obeys_the_agents_scope(alma):
     with pytest.raises(ScopeViolation) as info:
         alma.add_domain_knowledge("helena", "backend_logic", "orders are sharded by region")
