@@ -7,6 +7,7 @@ exactly the ranking agents get.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -51,10 +52,18 @@ class _Candidate:
     score: ScoreBreakdown | None = None
 
     @classmethod
-    def of(
-        cls, row: dict[str, Any], now: datetime, repo: MemoryRepository, lives: dict[str, float]
-    ) -> _Candidate:
-        """`lives`: half-lives by memory type, filled as met (one settings lookup per type)."""
+    def scored(
+        cls,
+        row: dict[str, Any],
+        now: datetime,
+        repo: MemoryRepository,
+        lives: dict[str, float],
+        relevance: float,
+        terms: _Terms,
+    ) -> tuple[_Candidate, float]:
+        """The view and its total (scoring.total of its parts), in one pass over the row: a
+        search scores ~120 candidates, and the age, decay and weights computed once each
+        instead of in five nested calls cost half as much."""
         kind = row["type"]
         clock = row["validated_at"]
         if clock.tzinfo is not UTC:  # the mirror's rows already carry UTC
@@ -62,13 +71,47 @@ class _Candidate:
         half_life = lives.get(kind)
         if half_life is None:
             half_life = lives[kind] = repo.settings.decay.half_life(kind)
-        confidence = decay.effective_confidence(float(row["confidence"]), clock, now, half_life)
-        view = cls(row, kind, clock, confidence)
+        age_days = (now - clock).total_seconds() / 86400.0
+        # decay.effective_confidence and scoring.recency, with the age computed once
+        kept = 1.0 if age_days <= 0 else math.exp(-decay.LN2 * age_days / half_life)
+        view = cls(row, kind, clock, float(row["confidence"]) * kept)
         view.superseded = links.row_is_superseded(row.get("metadata"))
+        success = 0.5
         if kind == "heuristic":  # its success counts live in the payload
             view.occurrence_count, successes = _counts(row.get("payload") or "{}")
             view.success_rate = successes / view.occurrence_count if view.occurrence_count else 0.0
-        return view
+            success = view.success_rate if view.occurrence_count else 0.5
+        recency = terms.recency(age_days)
+        penalty = scoring.SUPERSEDED_FACTOR if view.superseded else 1.0
+        return view, terms.total(relevance, recency, success, view.effective_confidence, penalty)
+
+
+class _Terms:
+    """scoring.recency and scoring.total with the weights read once per search."""
+
+    def __init__(self, weights: RetrievalWeights) -> None:
+        self.half_life = weights.recency_half_life_days
+        self.parts = (weights.relevance, weights.recency, weights.success, weights.confidence)
+        self.norm = sum(self.parts)
+
+    def recency(self, age_days: float) -> float:
+        if self.half_life <= 0:
+            return 1.0
+        return math.exp(-math.log(2.0) * max(0.0, age_days) / self.half_life)
+
+    def total(
+        self, relevance: float, recency: float, success: float, confidence: float, penalty: float
+    ) -> float:
+        if self.norm <= 0:
+            return 0.0
+        w_relevance, w_recency, w_success, w_confidence = self.parts
+        weighted = (
+            w_relevance * relevance
+            + w_recency * recency
+            + w_success * success
+            + w_confidence * (confidence or 0.0)
+        )
+        return round(penalty * weighted / self.norm, 6)
 
 
 _COUNTS: dict[str, tuple[int, int]] = {}
@@ -126,18 +169,11 @@ class HybridSearch:
         relevance = contextual_relevance(merged, rows, best_bm25, weights, context)
         now = utcnow()
         half_lives: dict[str, float] = {}
+        terms = _Terms(weights)
         scored: list[tuple[float, int, _Candidate, scoring.Candidate]] = []
         for position, (memory_id, cand) in enumerate(merged.items()):
-            memory = _Candidate.of(rows[memory_id], now, self.repo, half_lives)
-            recency = scoring.recency(memory.clock, now, weights.recency_half_life_days)
-            penalty = scoring.SUPERSEDED_FACTOR if memory.superseded else 1.0
-            value = scoring.total(
-                relevance[memory_id],
-                recency,
-                success_signal(memory),
-                memory.effective_confidence or 0.0,
-                weights,
-                penalty,
+            memory, value = _Candidate.scored(
+                rows[memory_id], now, self.repo, half_lives, relevance[memory_id], terms
             )
             scored.append((-value, position, memory, cand))
         scored.sort(key=lambda entry: entry[:2])  # best first; the merge order breaks ties
