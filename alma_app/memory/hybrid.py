@@ -12,6 +12,7 @@ query: to the model those words are meaning, not noise.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -79,25 +80,34 @@ def fetch(
     vector_rows: list[dict] = []
     text_rows: list[dict] = []
     pending: Future[list[dict]] | None = None
+    lexical = functools.partial(
+        store.text_search,
+        table,
+        words_that_count(query),
+        where=where,
+        limit=limit,
+        columns=list(columns),
+        prefilter=False,
+        overfetch=LEXICAL_OVERFETCH,
+        matched=mode == "hybrid",
+    )
     with store_errors():
         if mode in ("hybrid", "lexical"):
-            pending = _LEXICAL_POOL.submit(
-                store.text_search,
-                table,
-                words_that_count(query),
-                where=where,
-                limit=limit,
-                columns=list(columns),
-                prefilter=False,
-                overfetch=LEXICAL_OVERFETCH,
-                matched=mode == "hybrid",
-            )
+            pending = _LEXICAL_POOL.submit(lexical)
         try:
             if mode in ("hybrid", "vector"):
                 vector = embedder.embed([query])[0]
+                # A cached embedding returns before the word search even started: then it runs
+                # here, after the vector search. Beside it, every numpy call that lets go of
+                # the GIL would hand it to the word search's Python for up to 5 ms.
+                inline = pending is not None and pending.cancel()
+                if inline:
+                    pending = None
                 vector_rows = store.vector_search(
                     table, vector, where=where, limit=limit, columns=list(columns)
                 )
+                if inline:
+                    text_rows = lexical()
         finally:
             if pending is not None:
                 text_rows = pending.result()
