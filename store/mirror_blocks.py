@@ -26,7 +26,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from . import bm25
+from . import bm25, mirror_fill
 from .filters import And, Eq, Filter, HasAny, In, Or, Range
 
 MASK_CACHE = 32  # filters remembered per block (one per agent view, typically)
@@ -68,6 +68,7 @@ class Block:
     _values: dict[str, tuple[list[Any], bool]] = field(default_factory=dict)
     _stats: dict[str, tuple[int, float]] = field(default_factory=dict)  # not shared: live moves
     _complete: set[str] = field(default_factory=set)  # columns whose values are all converted
+    _filling: set[str] = field(default_factory=set)  # being converted in the background
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -98,13 +99,15 @@ class Block:
             _lexical=self._lexical,
             _values=self._values,
             _complete=self._complete,
+            _filling=self._filling,
         )
 
     def values(self, columns: Sequence[str], rows: Sequence[int]) -> list[tuple[list[Any], bool]]:
         """Each column as Python values, at least at `rows` (others may be MISSING), and whether
         they are lists (mutable: callers get copies). Rows are converted from Arrow the first
         time a search reads them, in one `take` for all the columns, never whole columns: a
-        block of 30,000 rows just merged or reloaded after compaction would take seconds."""
+        block of 30,000 rows just merged or reloaded after compaction would take seconds. A
+        bigger block's columns are filled in beside the searches (store/mirror_fill.py)."""
         out = []
         for column in columns:
             hit = self._values.get(column)
@@ -120,6 +123,8 @@ class Block:
             if not fresh:
                 return out
             rows = range(self.num_rows)
+        elif not self._complete.issuperset(columns):
+            mirror_fill.fill_later(self, columns, python_values)  # the rest, beside searches
         missing = sorted({row for values, _ in out for row in rows if values[row] is MISSING})
         if missing:
             taken = self.data.select(list(columns)).take(pa.array(missing, type=pa.int64()))

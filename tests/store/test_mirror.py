@@ -7,6 +7,7 @@ import random
 import subprocess
 import sys
 import textwrap
+import time
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -278,3 +279,31 @@ def test_rows_converted_one_search_at_a_time_answer_the_same(stores, monkeypatch
 
     monkeypatch.setattr(mirror_blocks, "WHOLE_COLUMNS", 0)
     test_vector_and_text_search_match_lancedb_under_every_filter(stores)
+
+
+def test_a_big_blocks_columns_are_filled_in_beside_the_searches(stores, monkeypatch):
+    """A block too big to convert whole at its first search converts the rows that search reads,
+    and a background thread fills in the rest of those columns (store/mirror_fill.py), after
+    which searches find every value ready, equal to what LanceDB holds."""
+    from alma_store import mirror_blocks, mirror_fill
+
+    monkeypatch.setattr(mirror_blocks, "WHOLE_COLUMNS", 8)
+    monkeypatch.setattr(mirror_fill, "SLICE_ROWS", 7)  # several slices, one column at a time
+    mirrored, plain = stores
+    rng = random.Random(5)
+    rows = [row(i, rng) for i in range(60)]
+    mirrored.add("memories", rows)  # one fragment: one block of 60 rows
+    columns = ["id", "agent", "created_at", "shared_with"]
+    query = rows[0]["vector"]
+    first = mirrored.vector_search("memories", query, limit=3, columns=columns)
+    (block,) = mirrored._mirrors["memories"]._blocks
+    deadline = time.monotonic() + 30
+    while not block._complete.issuperset(columns) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert block._complete.issuperset(columns)
+    for name in columns:
+        values = block._values[name][0]
+        assert values == block.data.column(name).to_pylist()  # all there, none MISSING
+    again = mirrored.vector_search("memories", query, limit=3, columns=columns)
+    same_hits(again, first, "_distance")
+    same_hits(again, plain.vector_search("memories", query, limit=3, columns=columns), "_distance")
