@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 
 NEIGHBOURS = 3
 MIN_SHARE = 0.5
+SAME_TYPE_MIN_SIMILARITY = 0.65  # a neighbour's task this close may share the type (MiniLM scale)
 ADVICE_TYPES = ("heuristic", "anti_pattern")
 ADVICE_SCAN = 2000  # advice rows read to learn their task types before voting
 
@@ -48,7 +49,9 @@ def task_type_of(
     task: str, hits: Sequence[Memory], agent: str, vectors: Callable[[Sequence[str]], np.ndarray]
 ) -> str | None:
     """The task type most of the agent's outcomes among `hits` with the most similar tasks had,
-    or None when they disagree or there are none. `vectors` embeds texts (cached)."""
+    or None when they disagree or none is at least SAME_TYPE_MIN_SIMILARITY to the task (then
+    the nearest tasks are other types' as often as not: the first tasks of a new type have only
+    other types' neighbours). `vectors` embeds texts (cached)."""
     outcomes = [m for m in hits if m.TYPE == "outcome" and m.agent == agent]
     if not outcomes:
         return None
@@ -58,7 +61,11 @@ def task_type_of(
     sims = [float(by_text[o.task]) for o in outcomes]  # type: ignore[attr-defined]
     votes: Counter[str] = Counter()
     for i in np.argsort(sims)[::-1][:NEIGHBOURS]:
+        if sims[i] < SAME_TYPE_MIN_SIMILARITY:
+            break
         votes[outcomes[i].task_type] += max(sims[i], 0.0)  # type: ignore[attr-defined]
+    if not votes:
+        return None
     kind, weight = votes.most_common(1)[0]
     total = sum(votes.values())
     return kind if total > 0 and weight >= MIN_SHARE * total and kind != GENERAL else None
