@@ -5,15 +5,17 @@ Learning keeps one bucket per (agent, task type): a strategy can be a heuristic 
 an anti-pattern in another (fixed sleeps are fine for a batch job and a trap in a UI test).
 Retrieval has only the task's words, so it reads the task type off the agent's outcomes among
 the hits whose TASK is most similar to this one (a vote of the NEIGHBOURS nearest, weighted by
-similarity; a type needs MIN_SHARE of the weight). The task alone, not the outcome's whole text:
-that also holds a strategy and an error, which pull in the same strategy's outcomes of other task
-types. When the neighbours disagree, the agent's category whose NAME is most like the task decides
-(the rule learn() uses when it is given no task type), if one is similar enough: a family's first
-tasks, whose neighbours are all other families', otherwise got the other families' advice (found
-by benchmarks/learning_curve.py: a third of the cross-family advice came from such ties). When
-the type is known, the agent's heuristics and anti-patterns of that type are searched for
-directly, and its own ones of other types are left out. General ones (learned outside any
-category) and those shared by other agents are kept.
+similarity; a type needs MIN_SHARE of the weight). The task alone, not the outcome's text: that
+also holds a strategy and an error, which pull in the same strategy's outcomes of other task
+types. Only a task at least SAME_TYPE_MIN_SIMILARITY to this one votes: a new type's first tasks
+have only other types' tasks among their neighbours, at similarities where other types are as
+likely as their own (benchmarks/learning_curve.py: 42 of 49 cross-family first heuristics came
+from wrong votes, most by neighbours at 0.4-0.6). When the neighbours disagree or none is close,
+the agent's category whose NAME is most like the task decides (the rule learn() uses when it is
+given no task type), if one is similar enough: a family's first tasks otherwise got the other
+families' advice. When the type is known, the agent's heuristics and anti-patterns of that type
+are searched for directly, and its own ones of other types are left out. General ones (learned
+outside any category) and those shared by other agents are kept.
 
 Reading the type costs an embedding of each neighbouring task (~5 ms apiece on one core), so
 `focus` first asks whether the type could change anything: when none of the agent's own advice is
