@@ -5,15 +5,17 @@ Learning keeps one bucket per (agent, task type): a strategy can be a heuristic 
 an anti-pattern in another (fixed sleeps are fine for a batch job and a trap in a UI test).
 Retrieval has only the task's words, so it reads the task type off the agent's outcomes among
 the hits whose TASK is most similar to this one (a vote of the NEIGHBOURS nearest, weighted by
-similarity; a type needs MIN_SHARE of the weight). The task alone, not the outcome's whole text:
-that also holds a strategy and an error, which pull in the same strategy's outcomes of other task
-types. When the neighbours disagree, the agent's category whose NAME is most like the task decides
-(the rule learn() uses when it is given no task type), if one is similar enough: a family's first
-tasks, whose neighbours are all other families', otherwise got the other families' advice (found
-by benchmarks/learning_curve.py: a third of the cross-family advice came from such ties). When
-the type is known, the agent's heuristics and anti-patterns of that type are searched for
-directly, and its own ones of other types are left out. General ones (learned outside any
-category) and those shared by other agents are kept.
+similarity; a type needs MIN_SHARE of the weight). The task alone, not the outcome's text: that
+also holds a strategy and an error, which pull in the same strategy's outcomes of other task
+types. Only a task at least SAME_TYPE_MIN_SIMILARITY to this one votes: a new type's first tasks
+have only other types' tasks among their neighbours, at similarities where other types are as
+likely as their own (benchmarks/learning_curve.py: 42 of 49 cross-family first heuristics came
+from wrong votes, most by neighbours at 0.4-0.6). When the neighbours disagree or none is close,
+the agent's category whose NAME is most like the task decides (the rule learn() uses when it is
+given no task type), if one is similar enough: a family's first tasks otherwise got the other
+families' advice. When the type is known, the agent's heuristics and anti-patterns of that type
+are searched for directly, and its own ones of other types are left out. General ones (learned
+outside any category) and those shared by other agents are kept.
 
 Reading the type costs an embedding of each neighbouring task (~5 ms apiece on one core), so
 `focus` first asks whether the type could change anything: when none of the agent's own advice is
@@ -40,6 +42,7 @@ if TYPE_CHECKING:
 
 NEIGHBOURS = 3
 MIN_SHARE = 0.5
+SAME_TYPE_MIN_SIMILARITY = 0.65  # a neighbour's task this close may share the type (MiniLM scale)
 ADVICE_TYPES = ("heuristic", "anti_pattern")
 ADVICE_SCAN = 2000  # advice rows read to learn their task types before voting
 
@@ -48,7 +51,9 @@ def task_type_of(
     task: str, hits: Sequence[Memory], agent: str, vectors: Callable[[Sequence[str]], np.ndarray]
 ) -> str | None:
     """The task type most of the agent's outcomes among `hits` with the most similar tasks had,
-    or None when they disagree or there are none. `vectors` embeds texts (cached)."""
+    or None when they disagree or none is at least SAME_TYPE_MIN_SIMILARITY to the task (then
+    the nearest tasks are other types' as often as not: the first tasks of a new type have only
+    other types' neighbours). `vectors` embeds texts (cached)."""
     outcomes = [m for m in hits if m.TYPE == "outcome" and m.agent == agent]
     if not outcomes:
         return None
@@ -58,7 +63,11 @@ def task_type_of(
     sims = [float(by_text[o.task]) for o in outcomes]  # type: ignore[attr-defined]
     votes: Counter[str] = Counter()
     for i in np.argsort(sims)[::-1][:NEIGHBOURS]:
+        if sims[i] < SAME_TYPE_MIN_SIMILARITY:
+            break
         votes[outcomes[i].task_type] += max(sims[i], 0.0)  # type: ignore[attr-defined]
+    if not votes:
+        return None
     kind, weight = votes.most_common(1)[0]
     total = sum(votes.values())
     return kind if total > 0 and weight >= MIN_SHARE * total and kind != GENERAL else None

@@ -41,7 +41,7 @@ def test_without_advice_of_any_candidate_type_no_vote_is_taken_and_the_answer_is
     alma: ALMA, monkeypatch
 ) -> None:
     outcomes(alma, 2, {"form_validation": WAIT, "selector_patterns": MOCK})  # no heuristic yet
-    task = "Validate the signup form field errors"
+    task = "Validate the signup form, form_validation case 7"
     where = alma.scope.visibility("helena", None)
     hits = alma.searcher.search(task, where, limit=0, per_type=5)
     kind = task_type_of(task, hits, "helena", alma.learner.vectors)
@@ -87,3 +87,25 @@ def test_a_split_vote_and_no_category_like_the_task_leave_the_hits_as_they_are(
     monkeypatch.setattr(focus_module, "task_type_of", lambda *args: None)
     got = alma.retrieve("Validate the signup page quickly", agent="helena")
     assert {h.task_type for h in got.heuristics} == {"form_validation", "selector_patterns"}
+
+
+def test_the_first_task_of_a_new_type_gets_no_advice_of_the_type_of_its_nearest_tasks(
+    alma: ALMA,
+) -> None:
+    """Its nearest tasks are all another type's, but none close enough to share its type: the
+    category named like it decides, and the other type's advice is left out."""
+    outcomes(alma, 3, {"form_validation": WAIT})  # a heuristic forms
+    known = alma.retrieve("Validate the signup form", agent="helena")
+    assert [h.task_type for h in known.heuristics] == ["form_validation"]
+    task = "Choose selector patterns for the signup form buttons"
+    hits = alma.searcher.search(task, alma.scope.visibility("helena", None), limit=0, per_type=5)
+    assert {m.task_type for m in hits if m.TYPE == "outcome"} == {"form_validation"}
+
+    assert task_type_of(task, hits, "helena", alma.learner.vectors) is None
+    assert alma.retrieve(task, agent="helena").heuristics == []
+
+
+def test_a_close_task_of_a_known_type_still_gets_its_advice(alma: ALMA) -> None:
+    outcomes(alma, 3, {"form_validation": WAIT})
+    got = alma.retrieve("Validate the signup form, form_validation case 9", agent="helena")
+    assert [h.strategy for h in got.heuristics] == [WAIT]

@@ -11,7 +11,7 @@ from alma_app import ALMA
 from alma_app.memory.task_vectors import COLUMN, decode
 from tests.memory.test_focus import MOCK, WAIT, outcomes
 
-TASK = "Validate the signup form field errors on mobile"
+TASK = "Validate the signup form, form_validation case 9"  # close to its type's tasks
 
 
 @pytest.fixture(params=["memory", "disk"])
