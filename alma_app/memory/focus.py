@@ -34,7 +34,7 @@ import numpy as np
 
 import alma_store as st
 from alma_app.errors import store_errors
-from alma_app.memory.learning import GENERAL, closest_category
+from alma_app.memory.task_types import GENERAL, closest_category
 from alma_app.memory.types import Memory
 
 if TYPE_CHECKING:

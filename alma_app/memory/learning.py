@@ -54,8 +54,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 import alma_store as st
 from alma_app.checks import check_choice, check_int, check_text
 from alma_app.config import AgentScope
@@ -69,28 +67,14 @@ from alma_app.memory.evidence import (
 from alma_app.memory.matching import ERROR_MATCH_MIN_STRATEGY as ERROR_MATCH_MIN_STRATEGY
 from alma_app.memory.matching import Matcher
 from alma_app.memory.repository import MemoryRepository
+from alma_app.memory.task_types import closest_category
 from alma_app.memory.types import AntiPattern, Heuristic, Outcome
 from alma_app.values import utcnow
 
-GENERAL = "general"  # task type when no category of the agent is similar enough
-TASK_TYPE_MIN_SIMILARITY = 0.3  # task text vs category name (MiniLM scale)
 MIN_FAILURES_FOR_ANTI_PATTERN = 2
 CANDIDATES = 100  # nearest outcomes examined when looking for similar strategies
 MAX_SOURCE_IDS = 500  # most recent supporting outcome ids kept on a heuristic/anti-pattern
 OUTCOMES = ("success", "failure")
-
-
-def closest_category(
-    task: str, scope: AgentScope | None, similarities: Callable[[str, list[str]], np.ndarray]
-) -> str:
-    """The scope's category (can_learn or cannot_learn) whose name is most similar to the task,
-    or GENERAL when none is similar enough (also used by retrieval's focus)."""
-    categories = list(dict.fromkeys((*scope.can_learn, *scope.cannot_learn))) if scope else []
-    if not categories:
-        return GENERAL
-    sims = similarities(task, [c.replace("_", " ") for c in categories])
-    best = int(np.argmax(sims))
-    return categories[best] if sims[best] >= TASK_TYPE_MIN_SIMILARITY else GENERAL
 
 
 @dataclass
