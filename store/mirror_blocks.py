@@ -272,26 +272,34 @@ def load(
 def merge(blocks: list[Block], cluster_by: str | None) -> Block:
     """One block holding the rows of all (deleted ones too: their fragments still hold them),
     clustered by the column again; postings already built are merged, not rebuilt."""
-    data = pa.concat_tables([b.data for b in blocks]).combine_chunks()
+    # One copy of the rows, not two: the blocks' tables are concatenated without copying and
+    # taken in cluster order, and the vectors are written straight to their new rows (at 10,000
+    # memories a merge's copies raised the process's peak memory by ~60 MB).
+    data = pa.concat_tables([b.data for b in blocks])
     order = None
     if cluster_by in data.column_names:
         order = _cluster_order(data.column(cluster_by))
-        data = data.take(pa.array(order)).combine_chunks()
+        data = data.take(pa.array(order))
+    data = data.combine_chunks()
     # position[i] = where the i-th concatenated row ends up
     total = data.num_rows
     position = np.empty(total, dtype=np.int64)
     position[order if order is not None else np.arange(total)] = np.arange(total)
-    vectors = np.concatenate([b.vectors for b in blocks])
-    inv_norms = np.concatenate([b.inv_norms for b in blocks])
-    if order is not None:
-        vectors, inv_norms = vectors[order], inv_norms[order]
+    vectors = np.empty((total, blocks[0].vectors.shape[1]), dtype=blocks[0].vectors.dtype)
+    inv_norms = np.empty(total, dtype=np.float32)
+    base = 0
+    for block in blocks:
+        moved = position[base : base + block.num_rows]
+        vectors[moved] = block.vectors
+        inv_norms[moved] = block.inv_norms
+        base += block.num_rows
     parts: list[Part] = []
     base = 0
     for block in blocks:
         for p in block.parts:
             parts.append(Part(p.key, p.deletion, p.offsets, position[p.rows + base], p.live))
         base += block.num_rows
-    merged = Block(data, np.ascontiguousarray(vectors), inv_norms, ()).with_parts(tuple(parts))
+    merged = Block(data, vectors, inv_norms, ()).with_parts(tuple(parts))
     # Postings any block has are kept: the others' are built from their own rows (cheap: the
     # newer blocks are the small ones), never the whole merged block re-analysed.
     columns = set().union(*(b._lexical for b in blocks))
