@@ -127,8 +127,10 @@ class TableMirror:
         return out
 
     def _load(self, fragment: Any, key: tuple[Any, ...], deletion: str) -> Block:
-        table = fragment.to_table(with_row_address=True)
-        block = load(table, key, deletion, self.vector_column, self.dim, self.cluster_by)
+        def read() -> Any:  # a pyarrow Table; load() then holds the only reference
+            return fragment.to_table(with_row_address=True)
+
+        block = load(read, key, deletion, self.vector_column, self.dim, self.cluster_by)
         self.loads += 1
         return block
 
