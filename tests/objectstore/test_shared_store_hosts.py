@@ -30,7 +30,8 @@ COMMON = textwrap.dedent(
     import hashlib, sys
     def task_of(name, i):
         token = hashlib.sha256(f"{name}/{i}".encode()).hexdigest()
-        # distinct tasks and strategies: each learn stores one outcome and forms nothing else
+        # distinct tasks and strategies: each learn stores one outcome, and its first success
+        # forms a heuristic of its own (on probation); nothing joins another learn's
         return (f"{name} task {i} {token[:10]}", f"{token[10:20]} {token[20:30]} {token[30:40]}")
     """
 )
@@ -104,7 +105,8 @@ DASHBOARD_READER = textwrap.dedent(
             page = alma.list_memories(memory_type="outcome", limit=100)
             stats = alma.stats()
             hits = alma.search("task", limit=10)
-            out.write(json.dumps([page.total, stats["total"], len(hits)]) + "\\n")
+            outcomes = stats["by_type"]["outcome"]  # (each first success adds a heuristic)
+            out.write(json.dumps([page.total, outcomes, len(hits)]) + "\\n")
             out.flush()
             if finished:
                 break
@@ -159,16 +161,17 @@ def test_an_mcp_host_and_a_library_agent_share_one_blob_store(
         stored = {r["id"]: r["n"] for r in rows}
         assert stored == dict.fromkeys(every_id, 1), "acknowledged writes missing or doubled"
         events = check.store.sql(
-            "SELECT entity_id, count(*) AS n FROM events "
-            "WHERE entity = 'memory' AND action = 'create' GROUP BY entity_id",
-            tables=["events"],
+            "SELECT e.entity_id, count(*) AS n FROM events e JOIN memories m ON m.id = e.entity_id "
+            "WHERE e.entity = 'memory' AND e.action = 'create' AND m.type = 'outcome' "
+            "GROUP BY e.entity_id",
+            tables=["events", "memories"],
         ).to_pylist()
         assert {e["entity_id"]: e["n"] for e in events} == dict.fromkeys(every_id, 1)
     finally:
         check.close()
 
     observed = [yaml.safe_load(line) for line in seen.read_text().splitlines()]
-    totals = [total for total, _stats_total, _hits in observed]
+    totals = [total for total, _stats_outcomes, _hits in observed]
     assert len(observed) >= 2, "the dashboard reader did not run alongside the writers"
     assert totals == sorted(totals), "the dashboard saw the outcome count go backwards"
     assert totals[-1] == 2 * WRITES and observed[-1][1] == 2 * WRITES

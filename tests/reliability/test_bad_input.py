@@ -94,11 +94,14 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ALMA, dict
         storage_dir=str(tmp_path_factory.mktemp("fuzz") / "store"),
         embedding="hashing",
     )
+    learned = alma.learn(KEEPER, "export the ledger", "success", "stream rows in batches")
     kept = [
         alma.add_domain_knowledge(KEEPER, "billing", "invoices are due on the 5th"),
         alma.add_domain_knowledge(KEEPER, "billing", "refunds need a manager's approval"),
         alma.add_preference(KEEPER, "style", "answers in British English"),
-        alma.learn(KEEPER, "export the ledger", "success", "stream rows in batches").outcome,
+        learned.outcome,
+        # a first success forms a heuristic on probation: kept too, and checked like the rest
+        *([learned.heuristic] if learned.heuristic is not None else []),
     ]
     yield alma, {m.id: _plain(m) for m in kept}
     alma.close()
