@@ -107,7 +107,12 @@ def relevance(cand: Candidate, best_bm25: float, weights: RetrievalWeights) -> f
 
 
 def recency(last_touched: datetime, now: datetime, half_life_days: float) -> float:
-    age = max(0.0, (now - last_touched).total_seconds() / 86400.0)
+    return recency_of_age((now - last_touched).total_seconds() / 86400.0, half_life_days)
+
+
+def recency_of_age(age_days: float, half_life_days: float) -> float:
+    """recency() for an age already known (a search computes each candidate's age once)."""
+    age = max(0.0, age_days)
     return math.exp(-math.log(2.0) * age / half_life_days) if half_life_days > 0 else 1.0
 
 

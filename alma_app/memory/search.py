@@ -7,7 +7,6 @@ exactly the ranking agents get.
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -59,11 +58,10 @@ class _Candidate:
         repo: MemoryRepository,
         lives: dict[str, float],
         relevance: float,
-        terms: _Terms,
+        weights: RetrievalWeights,
     ) -> tuple[_Candidate, float]:
-        """The view and its total (scoring.total of its parts), in one pass over the row: a
-        search scores ~120 candidates, and the age, decay and weights computed once each
-        instead of in five nested calls cost half as much."""
+        """The view and its total (scoring.total of its parts), with the candidate's age
+        computed once for its decay and its recency: a search scores ~120 candidates."""
         kind = row["type"]
         clock = row["validated_at"]
         if clock.tzinfo is not UTC:  # the mirror's rows already carry UTC
@@ -72,46 +70,19 @@ class _Candidate:
         if half_life is None:
             half_life = lives[kind] = repo.settings.decay.half_life(kind)
         age_days = (now - clock).total_seconds() / 86400.0
-        # decay.effective_confidence and scoring.recency, with the age computed once
-        kept = 1.0 if age_days <= 0 else math.exp(-decay.LN2 * age_days / half_life)
+        kept = decay.decay_factor(age_days, half_life)  # decay.effective_confidence's
         view = cls(row, kind, clock, float(row["confidence"]) * kept)
         view.superseded = links.row_is_superseded(row.get("metadata"))
-        success = 0.5
         if kind == "heuristic":  # its success counts live in the payload
             view.occurrence_count, successes = _counts(row.get("payload") or "{}")
             view.success_rate = successes / view.occurrence_count if view.occurrence_count else 0.0
-            success = view.success_rate if view.occurrence_count else 0.5
-        recency = terms.recency(age_days)
+        recency = scoring.recency_of_age(age_days, weights.recency_half_life_days)
         penalty = scoring.SUPERSEDED_FACTOR if view.superseded else 1.0
-        return view, terms.total(relevance, recency, success, view.effective_confidence, penalty)
-
-
-class _Terms:
-    """scoring.recency and scoring.total with the weights read once per search."""
-
-    def __init__(self, weights: RetrievalWeights) -> None:
-        self.half_life = weights.recency_half_life_days
-        self.parts = (weights.relevance, weights.recency, weights.success, weights.confidence)
-        self.norm = sum(self.parts)
-
-    def recency(self, age_days: float) -> float:
-        if self.half_life <= 0:
-            return 1.0
-        return math.exp(-math.log(2.0) * max(0.0, age_days) / self.half_life)
-
-    def total(
-        self, relevance: float, recency: float, success: float, confidence: float, penalty: float
-    ) -> float:
-        if self.norm <= 0:
-            return 0.0
-        w_relevance, w_recency, w_success, w_confidence = self.parts
-        weighted = (
-            w_relevance * relevance
-            + w_recency * recency
-            + w_success * success
-            + w_confidence * (confidence or 0.0)
+        confidence = view.effective_confidence or 0.0
+        value = scoring.total(
+            relevance, recency, success_signal(view), confidence, weights, penalty
         )
-        return round(penalty * weighted / self.norm, 6)
+        return view, value
 
 
 _COUNTS: dict[str, tuple[int, int]] = {}
@@ -169,11 +140,10 @@ class HybridSearch:
         relevance = contextual_relevance(merged, rows, best_bm25, weights, context)
         now = utcnow()
         half_lives: dict[str, float] = {}
-        terms = _Terms(weights)
         scored: list[tuple[float, int, _Candidate, scoring.Candidate]] = []
         for position, (memory_id, cand) in enumerate(merged.items()):
             memory, value = _Candidate.scored(
-                rows[memory_id], now, self.repo, half_lives, relevance[memory_id], terms
+                rows[memory_id], now, self.repo, half_lives, relevance[memory_id], weights
             )
             scored.append((-value, position, memory, cand))
         scored.sort(key=lambda entry: entry[:2])  # best first; the merge order breaks ties
