@@ -118,11 +118,13 @@ class HybridSearch:
         limit: int,
         mode: SearchMode = "hybrid",
         per_type: int = 0,
+        candidates: int | None = None,
     ) -> list[Memory]:
         """Memories matching `where`, best first, each with its score breakdown; at most
-        `per_type` of each memory type when given (retrieve's top_k)."""
+        `per_type` of each memory type when given (retrieve's top_k). `candidates` (taken from
+        each search) defaults to the retrieval setting."""
         weights = self.repo.settings.retrieval
-        candidates = max(weights.candidates, limit)
+        candidates = max(weights.candidates if candidates is None else candidates, limit)
         hits = hybrid.fetch(
             self.repo.store,
             self.repo.embedder,
