@@ -6,104 +6,26 @@ exactly the ranking agents get.
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any, Literal
+from datetime import datetime
+from typing import Literal
+
+import numpy as np
 
 import alma_store as st
-from alma_app import decay
 from alma_app.config import RetrievalWeights
-from alma_app.memory import context_boost, hybrid, links, scoring
-from alma_app.memory.records import HIT_COLUMNS, _utc
+from alma_app.memory import context_boost, hybrid, scoring
+from alma_app.memory.candidates import CandidateView, success_signal, totals
+from alma_app.memory.records import HIT_COLUMNS
 from alma_app.memory.repository import MemoryRepository
-from alma_app.memory.types import Memory, ScoreBreakdown, utcnow
+from alma_app.memory.types import Memory, utcnow
 
 SearchMode = Literal["hybrid", "vector", "lexical"]
 MODES = ("hybrid", "vector", "lexical")
 
 
-def success_signal(memory: Memory | _Candidate) -> float:
-    """How well a heuristic's advice has worked, in [0, 1]; 0.5 (neutral) for other types."""
-    if memory.TYPE == "heuristic":
-        return memory.success_rate if memory.occurrence_count else 0.5  # type: ignore[attr-defined]
-    # Outcomes are records, not advice: a failure on a similar task is as worth seeing as a
-    # success, so they compete on relevance alone.
-    return 0.5
-
-
 # The candidates' rows carry the columns the score reads, so only the memories returned are
 # hydrated (JSON-decoded into Memory objects): ~10 of ~150 candidates per retrieve.
 SCORE_COLUMNS = [*HIT_COLUMNS, "confidence", "validated_at"]
-
-
-@dataclass(slots=True)
-class _Candidate:
-    """What the score reads of a candidate row, without building its Memory."""
-
-    row: dict[str, Any]
-    TYPE: str
-    clock: datetime
-    effective_confidence: float
-    success_rate: float = 0.0
-    occurrence_count: int = 0
-    superseded: bool = False
-    score: ScoreBreakdown | None = None
-
-    @classmethod
-    def scored(
-        cls,
-        row: dict[str, Any],
-        now: datetime,
-        repo: MemoryRepository,
-        lives: dict[str, float],
-        relevance: float,
-        weights: RetrievalWeights,
-    ) -> tuple[_Candidate, float]:
-        """The view and its total (scoring.total of its parts), with the candidate's age
-        computed once for its decay and its recency: a search scores ~120 candidates."""
-        kind = row["type"]
-        clock = row["validated_at"]
-        if clock.tzinfo is not UTC:  # the mirror's rows already carry UTC
-            clock = _utc(clock)
-        half_life = lives.get(kind)
-        if half_life is None:
-            half_life = lives[kind] = repo.settings.decay.half_life(kind)
-        age_days = (now - clock).total_seconds() / 86400.0
-        kept = decay.decay_factor(age_days, half_life)  # decay.effective_confidence's
-        view = cls(row, kind, clock, float(row["confidence"]) * kept)
-        view.superseded = links.row_is_superseded(row.get("metadata"))
-        if kind == "heuristic":  # its success counts live in the payload
-            view.occurrence_count, successes = _counts(row.get("payload") or "{}")
-            view.success_rate = successes / view.occurrence_count if view.occurrence_count else 0.0
-        recency = scoring.recency_of_age(age_days, weights.recency_half_life_days)
-        penalty = scoring.SUPERSEDED_FACTOR if view.superseded else 1.0
-        confidence = view.effective_confidence or 0.0
-        value = scoring.total(
-            relevance, recency, success_signal(view), confidence, weights, penalty
-        )
-        return view, value
-
-
-_COUNTS: dict[str, tuple[int, int]] = {}
-_COUNTS_KEPT = 50_000
-
-
-def _counts(payload: str) -> tuple[int, int]:
-    """A heuristic's (occurrence_count, success_count), decoded once per payload text: the
-    mirror hands out the same string objects search after search, and a retrieve at 100k
-    memories meets ~90 heuristic candidates (json.loads of each was ~1.5 ms of it)."""
-    hit = _COUNTS.get(payload)
-    if hit is None:
-        decoded = json.loads(payload)
-        hit = (
-            int(decoded.get("occurrence_count") or 0),
-            int(decoded.get("success_count") or 0),
-        )
-        if len(_COUNTS) >= _COUNTS_KEPT:
-            _COUNTS.clear()  # simpler than LRU; refilled by the next searches
-        _COUNTS[payload] = hit
-    return hit
 
 
 class HybridSearch:
@@ -141,15 +63,25 @@ class HybridSearch:
         context = weights.context_weight if mode == "hybrid" else 0.0
         relevance = contextual_relevance(merged, rows, best_bm25, weights, context)
         now = utcnow()
-        half_lives: dict[str, float] = {}
-        scored: list[tuple[float, int, _Candidate, scoring.Candidate]] = []
-        for position, (memory_id, cand) in enumerate(merged.items()):
-            memory, value = _Candidate.scored(
-                rows[memory_id], now, self.repo, half_lives, relevance[memory_id], weights
+        ids = list(merged)  # merge order: it breaks ties
+        ordered = [rows[memory_id] for memory_id in ids]
+        values = totals(
+            ordered,
+            np.fromiter((relevance[memory_id] for memory_id in ids), float, len(ids)),
+            now,
+            self.repo.settings.decay.half_life,
+            weights,
+        )
+        best_first = np.argsort(-values, kind="stable").tolist()
+        picked = self._picked(best_first, [row["type"] for row in ordered], limit, per_type)
+        half_life = self.repo.settings.decay.half_life
+        ranked = [  # views only of the candidates returned
+            (
+                CandidateView.of(ordered[i], now, half_life(ordered[i]["type"])),
+                merged[ids[i]],
             )
-            scored.append((-value, position, memory, cand))
-        scored.sort(key=lambda entry: entry[:2])  # best first; the merge order breaks ties
-        ranked = self._ranked([(m, c) for _, _, m, c in scored], limit, per_type)
+            for i in picked
+        ]
         for memory, cand in ranked:  # the breakdown only for what is returned
             memory.score = scoring.score(
                 cand,
@@ -161,26 +93,26 @@ class HybridSearch:
                 weights=weights,
                 penalty=scoring.SUPERSEDED_FACTOR if memory.superseded else 1.0,
             )
+        # the order of the totals shown (an array total can differ from it in the last bit)
+        ranked.sort(key=lambda pair: -pair[0].score.total)  # type: ignore[union-attr]
         return self._hydrate([m for m, _ in ranked], now)
 
     @staticmethod
-    def _ranked(
-        ranked: list[tuple[_Candidate, scoring.Candidate]], limit: int, per_type: int
-    ) -> list[tuple[_Candidate, scoring.Candidate]]:
+    def _picked(best_first: list[int], kinds: list[str], limit: int, per_type: int) -> list[int]:
         """The first `limit` (all when 0), then at most `per_type` of each memory type."""
         if limit:
-            ranked = ranked[:limit]
+            best_first = best_first[:limit]
         if not per_type:
-            return ranked
+            return best_first
         taken: dict[str, int] = {}
         out = []
-        for memory, cand in ranked:
-            if taken.get(memory.TYPE, 0) < per_type:
-                taken[memory.TYPE] = taken.get(memory.TYPE, 0) + 1
-                out.append((memory, cand))
+        for i in best_first:
+            if taken.get(kinds[i], 0) < per_type:
+                taken[kinds[i]] = taken.get(kinds[i], 0) + 1
+                out.append(i)
         return out
 
-    def _hydrate(self, ranked: list[_Candidate], now: datetime) -> list[Memory]:
+    def _hydrate(self, ranked: list[CandidateView], now: datetime) -> list[Memory]:
         out: list[Memory] = []
         for view in ranked:
             memory = self.repo.hydrate(view.row, now)
