@@ -123,7 +123,9 @@ class Block:
             if not fresh:
                 return out
             rows = range(self.num_rows)
-        elif not self._complete.issuperset(columns):
+        elif self._complete.issuperset(columns):
+            return out  # filled in the background: nothing is missing
+        else:
             mirror_fill.fill_later(self, columns, python_values)  # the rest, beside searches
         missing = sorted({row for values, _ in out for row in rows if values[row] is MISSING})
         if missing:
