@@ -198,7 +198,13 @@ def rank(
                 rows, tf = rows[keep], tf[keep]
             if rows.size:
                 df += rows.size
-                per_term.append((index, rows, tf))
+                # Only rows the filter lets through are scored: a search narrowed to one agent's
+                # advice of one category reads a few hundred of a common term's 100k postings.
+                passing = allowed[index][rows]
+                if not passing.all():
+                    rows, tf = rows[passing], tf[passing]
+                if rows.size:
+                    per_term.append((index, rows, tf))
         idf = float(np.log1p((docs - df + 0.5) / (df + 0.5)))
         query_weight += idf
         if df:
@@ -218,8 +224,7 @@ def rank(
                 held[index][rows] += idf
     best: list[tuple[int, int, float]] = []
     for index, summed in totals.items():
-        unique = np.flatnonzero(summed)
-        unique = unique[allowed[index][unique]]
+        unique = np.flatnonzero(summed)  # every row scored passes the filter
         scores = summed[unique]
         if unique.size > limit:
             top = np.argpartition(-scores, limit - 1)[:limit]
