@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 from alma_app import ALMA, MiniLMEmbedder  # noqa: E402
 from alma_app.config import RetrievalWeights  # noqa: E402
 from alma_app.memory import hybrid  # noqa: E402
-from alma_app.memory.search import SCORE_COLUMNS, contextual_relevance  # noqa: E402
+from alma_app.memory.search import SCORE_COLUMNS, contextual_relevance, preceding  # noqa: E402
 from alma_app.types import DomainKnowledge  # noqa: E402
 from benchmarks.locomo import CATEGORIES, DOMAIN, load  # noqa: E402
 
@@ -75,6 +75,7 @@ def capture(
         hits = hybrid.fetch(
             alma.store, alma.embedder, "memories", text, where,
             limit=weights.candidates, columns=SCORE_COLUMNS, weights=weights,
+            preceding=preceding(weights),
         )  # fmt: skip
         out.append(
             {
@@ -159,8 +160,6 @@ def replay(dumped: Path) -> None:
     convs = pickle.loads(dumped.read_bytes())
     print("| ranking | recall@5 | hit@5 | recall@10 | " + " | ".join(CATEGORIES.values()) + " |")
     evaluate("product (exact replay)", convs, product, check=True)
-    for lam in (0.5, 1.0):
-        evaluate(f"+ predecessor's vector, lam {lam}", convs, predecessor_vectors(lam))
 
 
 def main() -> None:

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from . import bm25
+from . import bm25, preceding
 from .filters import Filter
 from .mirror_blocks import (
     MAX_BLOCK_ROWS,
@@ -141,9 +141,11 @@ class TableMirror:
         where: Filter | None,
         limit: int,
         columns: Sequence[str] | None,
+        before: preceding.Preceding | None = None,
     ) -> list[dict]:
         """The `limit` rows passing `where` nearest by cosine, with `_distance` (1 - cosine),
-        like LanceDB's exact search."""
+        like LanceDB's exact search; with `before`, a row's cosine may be that of its vector
+        joined by its predecessor's (store/preceding.py)."""
         query = np.asarray(vector, dtype=np.float32).reshape(-1)
         if query.shape[0] != self.dim:
             raise Unsupported(f"query has {query.shape[0]} dimensions, table {self.dim}")
@@ -151,7 +153,8 @@ class TableMirror:
         query = query / norm if norm > 0 else query
         found: list[tuple[np.ndarray, np.ndarray, int]] = []
         for index, fragment in enumerate(fragments):
-            rows = np.flatnonzero(fragment.mask(where))
+            mask = fragment.mask(where)
+            rows = np.flatnonzero(mask)
             if rows.size == 0:
                 continue
             low, high = int(rows[0]), int(rows[-1]) + 1
@@ -160,6 +163,8 @@ class TableMirror:
             else:
                 products = fragment.vectors[rows] @ query
             similarity = products * fragment.inv_norms[rows]
+            if before is not None:
+                similarity = preceding.mixed(fragment, before, rows, similarity, mask)
             if rows.size > limit:
                 best = np.argpartition(-similarity, limit - 1)[:limit]
                 rows, similarity = rows[best], similarity[best]

@@ -10,8 +10,8 @@ its life), up to MAX_BLOCK_ROWS. Merging happens in memory, never on disk, and a
 which fragment each of its rows came from, so a fragment's deletions, or its disappearance
 (compaction), touch only that fragment's rows.
 
-A block's caches (dictionary codes per column, filter masks, BM25 postings, ids) are built on
-first use; merged blocks merge their postings instead of re-analysing the text.
+A block's caches (column codes, filter masks, BM25 postings, ids, predecessors) are built on first
+use; merged blocks merge their postings instead of re-analysing the text.
 """
 
 from __future__ import annotations
@@ -32,9 +32,8 @@ from .filters import And, Eq, Filter, HasAny, In, Or, Range
 MASK_CACHE = 32  # filters remembered per block (one per agent view, typically)
 MISSING = object()  # a value not yet converted to Python
 MAX_BLOCK_ROWS = 32768  # merging stops here: bigger blocks would cost more to copy than to search
-# Blocks up to this size convert whole columns to Python at their first search (~1 s at most,
-# once); bigger ones (a fragment written or compacted whole) only the rows searches read.
-WHOLE_COLUMNS = MAX_BLOCK_ROWS
+# Blocks up to this size convert whole columns to Python at first search (~1 s at most, once);
+WHOLE_COLUMNS = MAX_BLOCK_ROWS  # bigger ones (written or compacted whole) only the rows read
 
 
 class Unsupported(Exception):
@@ -69,6 +68,7 @@ class Block:
     _stats: dict[str, tuple[int, float]] = field(default_factory=dict)  # not shared: live moves
     _complete: set[str] = field(default_factory=set)  # columns whose values are all converted
     _filling: set[str] = field(default_factory=set)  # being converted in the background
+    _preceding: dict[tuple[str, str, float], Any] = field(default_factory=dict)  # preceding.py
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -100,6 +100,7 @@ class Block:
             _values=self._values,
             _complete=self._complete,
             _filling=self._filling,
+            _preceding=self._preceding,
         )
 
     def values(self, columns: Sequence[str], rows: Sequence[int]) -> list[tuple[list[Any], bool]]:
@@ -387,10 +388,9 @@ def _offsets(addresses: pa.ChunkedArray | pa.Array) -> np.ndarray:
 
 def _hashable(value: Any) -> bool:
     try:
-        hash(value)
+        return hash(value) is not None
     except TypeError:
         return False
-    return True
 
 
 def _scalar(value: Any, arrow_type: pa.DataType) -> pa.Scalar:
