@@ -164,7 +164,7 @@ class TableMirror:
                 products = fragment.vectors[rows] @ query
             similarity = products * fragment.inv_norms[rows]
             if before is not None:
-                similarity = preceding.mixed(fragment, before, rows, similarity, mask)
+                rows, similarity = preceding.lifted(fragment, before, rows, similarity, mask, limit)
             if rows.size > limit:
                 best = np.argpartition(-similarity, limit - 1)[:limit]
                 rows, similarity = rows[best], similarity[best]

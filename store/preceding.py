@@ -12,7 +12,8 @@ deleted (a rejected memory never lends its words to another).
 
 Answered by the in-process mirror only (store/mirror.py), where the vectors are already in
 memory: the predecessor of every row and the cosine between the two are computed once per
-block of the mirror, so a search adds a few array operations over the rows it scores. A
+block of the mirror, and a search scores again only its `limit` nearest rows and the rows
+written just after them (`lifted`): a few array operations over a few hundred values. A
 predecessor in another block of the mirror (the first row of each group in each block, about
 log2(rows) blocks) is not seen. LanceDB's own search (object stores, memory://) ignores it.
 """
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from .mirror_blocks import Block
 
 _PER_SECOND = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
+NO_LINKS = np.full(0, -1, dtype=np.int64)  # a block where no row has a predecessor
 
 
 @dataclass(frozen=True)
@@ -48,9 +50,10 @@ class Preceding:
     weight: float = 1.0
 
 
-def links(block: Block, spec: Preceding) -> tuple[np.ndarray, np.ndarray]:
-    """Each row's predecessor in the block (-1: none) and the cosine between the two, built
-    once per block (its data never changes; deletions are checked at search time)."""
+def links(block: Block, spec: Preceding) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each row's predecessor and successor in the block (-1: none) and the cosine between a
+    row and its predecessor, built once per block (its data never changes; deletions and the
+    filter are checked at search time)."""
     key = (spec.group, spec.order, spec.within_s)
     hit = block._preceding.get(key)
     if hit is None:
@@ -59,32 +62,51 @@ def links(block: Block, spec: Preceding) -> tuple[np.ndarray, np.ndarray]:
     return hit
 
 
-def mixed(
-    block: Block, spec: Preceding, rows: np.ndarray, similarity: np.ndarray, mask: np.ndarray
-) -> np.ndarray:
-    """`similarity` (the cosines of `rows`, the block's rows passing the filter, to a unit query)
-    raised to the joined vector's cosine where a row has a predecessor that passes `mask`."""
-    if spec.weight <= 0 or rows.size == 0:
-        return similarity
-    before, cosines = links(block, spec)
-    previous = before[rows]
+def lifted(
+    block: Block,
+    spec: Preceding,
+    rows: np.ndarray,
+    similarity: np.ndarray,
+    mask: np.ndarray,
+    limit: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The rows a search may return and their similarities, raised by their predecessors.
+
+    `rows` are the block's rows passing the filter (`mask`), ascending, and `similarity` their
+    cosines to a unit query. Only the `limit` nearest of them and the rows written just after
+    those can reach the `limit` best with the joined vector (a row and its predecessor both far
+    from the query stay far, as measured on LoCoMo: docs/benchmarks.md), so only those are
+    scored again: a few hundred values, whatever the block's size."""
+    before, cosines, after = links(block, spec)
+    if before is NO_LINKS or spec.weight <= 0:
+        return rows, similarity
+    chosen, own = rows, similarity
+    if rows.size > limit:
+        # the nearest (ties included), then the rows written just after them not among them
+        least = np.partition(similarity, rows.size - limit)[rows.size - limit]
+        picked = np.flatnonzero(similarity >= least)
+        following = after[rows[picked]]
+        following = following[following >= 0]
+        following = np.searchsorted(rows, following[mask[following]])
+        picked = np.concatenate((picked, following[similarity[following] < least]))
+        chosen, own = rows[picked], similarity[picked]
+    previous = before[chosen]
     usable = previous >= 0
     usable[usable] = mask[previous[usable]]
     if not usable.any():
-        return similarity
-    by_row = np.zeros(block.num_rows, dtype=np.float32)
-    by_row[rows] = similarity  # a usable predecessor passes the filter: it is among `rows`
+        return chosen, own
+    # a usable predecessor passes the filter, so its cosine is among `similarity`
+    theirs = similarity[np.searchsorted(rows, previous[usable])]
     weight = np.float32(spec.weight)
-    own = similarity[usable]
     # |v + w * u| for unit v, u is sqrt(1 + w^2 + 2w cos(v, u))
-    norm = np.sqrt(1 + weight * weight + 2 * weight * cosines[rows[usable]])
-    joined = (own + weight * by_row[previous[usable]]) / norm
-    out = similarity.copy()
-    out[usable] = np.maximum(own, joined)
-    return out
+    norm = np.sqrt(1 + weight * weight + 2 * weight * cosines[chosen[usable]])
+    joined = (own[usable] + weight * theirs) / norm
+    own = own.copy()
+    own[usable] = np.maximum(own[usable], joined)
+    return chosen, own
 
 
-def _links(block: Block, spec: Preceding) -> tuple[np.ndarray, np.ndarray]:
+def _links(block: Block, spec: Preceding) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     from .mirror_blocks import Unsupported
 
     if spec.order not in block.data.column_names:
@@ -97,9 +119,10 @@ def _links(block: Block, spec: Preceding) -> tuple[np.ndarray, np.ndarray]:
     times = pc.fill_null(column.cast(pa.int64()), missing).to_numpy(zero_copy_only=False)
     window = spec.within_s * _PER_SECOND[column.type.unit]
     before = np.full(block.num_rows, -1, dtype=np.int64)
+    after = np.full(block.num_rows, -1, dtype=np.int64)
     cosines = np.zeros(block.num_rows, dtype=np.float32)
     if block.num_rows < 2:
-        return before, cosines
+        return NO_LINKS, cosines, after
     order = np.lexsort((times, codes))
     earlier, later = order[:-1], order[1:]
     gap = times[later] - times[earlier]
@@ -113,8 +136,11 @@ def _links(block: Block, spec: Preceding) -> tuple[np.ndarray, np.ndarray]:
         & (block.inv_norms[earlier] > 0)
     )
     rows, previous = later[linked], earlier[linked]
+    if rows.size == 0:
+        return NO_LINKS, cosines, after
     before[rows] = previous
+    after[previous] = rows
     vectors = block.vectors
     dots = np.einsum("ij,ij->i", vectors[rows], vectors[previous])
     cosines[rows] = dots * block.inv_norms[rows] * block.inv_norms[previous]
-    return before, cosines
+    return before, cosines, after
