@@ -153,8 +153,7 @@ class TableMirror:
         query = query / norm if norm > 0 else query
         found: list[tuple[np.ndarray, np.ndarray, int]] = []
         for index, fragment in enumerate(fragments):
-            mask = fragment.mask(where)
-            rows = np.flatnonzero(mask)
+            rows = np.flatnonzero(fragment.mask(where))
             if rows.size == 0:
                 continue
             low, high = int(rows[0]), int(rows[-1]) + 1
@@ -164,7 +163,9 @@ class TableMirror:
                 products = fragment.vectors[rows] @ query
             similarity = products * fragment.inv_norms[rows]
             if before is not None:
-                rows, similarity = preceding.lifted(fragment, before, rows, similarity, mask, limit)
+                rows, similarity = preceding.lifted(
+                    fragments, index, before, query, where, rows, similarity, limit
+                )
             if rows.size > limit:
                 best = np.argpartition(-similarity, limit - 1)[:limit]
                 rows, similarity = rows[best], similarity[best]

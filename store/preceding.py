@@ -13,25 +13,30 @@ deleted (a rejected memory never lends its words to another).
 Answered by the in-process mirror only (store/mirror.py), where the vectors are already in
 memory: the predecessor of every row and the cosine between the two are computed once per
 block of the mirror, and a search scores again only its `limit` nearest rows and the rows
-written just after them (`lifted`): a few array operations over a few hundred values. A
-predecessor in another block of the mirror (the first row of each group in each block, about
-log2(rows) blocks) is not seen. LanceDB's own search (object stores, memory://) ignores it.
+written just after them (`lifted`): a few array operations over a few hundred values. The
+first row of each group in a block (the mirror keeps about log2(rows) blocks; the newest
+memory is often alone in one) looks for its predecessor in the other blocks when it is among
+those rows; a row written just after another block's row is not added to them. LanceDB's own
+search (object stores, memory://) ignores `Preceding`: each row matches by its own vector.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from .filters import Filter
     from .mirror_blocks import Block
 
 _PER_SECOND = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
-NO_LINKS = np.full(0, -1, dtype=np.int64)  # a block where no row has a predecessor
+MISSING = np.iinfo(np.int64).min  # a null time
 
 
 @dataclass(frozen=True)
@@ -50,10 +55,28 @@ class Preceding:
     weight: float = 1.0
 
 
-def links(block: Block, spec: Preceding) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Each row's predecessor and successor in the block (-1: none) and the cosine between a
-    row and its predecessor, built once per block (its data never changes; deletions and the
+class Links(NamedTuple):
+    """A block's sequences, built once per block (its data never changes; deletions and the
     filter are checked at search time)."""
+
+    before: np.ndarray  # each row's predecessor in the block, -1: none
+    after: np.ndarray  # each row's successor in the block, -1: none
+    cosines: np.ndarray  # cosine between a row and its predecessor
+    first: np.ndarray  # the row is its group's earliest in the block (its predecessor, if
+    # any, is in another block)
+    codes: np.ndarray  # group codes (-1: null)
+    lookup: dict[Any, int]  # group value -> code
+    times: np.ndarray  # int64 in the column's unit, MISSING for null
+    order: np.ndarray  # rows by (group, time)
+    sorted_codes: np.ndarray
+    sorted_times: np.ndarray
+    window: int  # within_s in the column's unit
+    earliest: int  # the block's time range (non-null times)
+    latest: int
+
+
+def links(block: Block, spec: Preceding) -> Links:
+    """The block's sequences for `spec`, cached on the block."""
     key = (spec.group, spec.order, spec.within_s)
     hit = block._preceding.get(key)
     if hit is None:
@@ -63,50 +86,99 @@ def links(block: Block, spec: Preceding) -> tuple[np.ndarray, np.ndarray, np.nda
 
 
 def lifted(
-    block: Block,
+    blocks: Sequence[Block],
+    index: int,
     spec: Preceding,
+    query: np.ndarray,
+    where: Filter | None,
     rows: np.ndarray,
     similarity: np.ndarray,
-    mask: np.ndarray,
     limit: int,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The rows a search may return and their similarities, raised by their predecessors.
+    """The rows of `blocks[index]` a search may return and their similarities, raised by their
+    predecessors.
 
-    `rows` are the block's rows passing the filter (`mask`), ascending, and `similarity` their
-    cosines to a unit query. Only the `limit` nearest of them and the rows written just after
-    those can reach the `limit` best with the joined vector (a row and its predecessor both far
-    from the query stay far, as measured on LoCoMo: docs/benchmarks.md), so only those are
-    scored again: a few hundred values, whatever the block's size."""
-    before, cosines, after = links(block, spec)
-    if before is NO_LINKS or spec.weight <= 0:
+    `rows` are the block's rows passing the filter, ascending, and `similarity` their cosines
+    to the unit `query`. Only the `limit` nearest of them and the rows written just after those
+    can reach the `limit` best with the joined vector (a row and its predecessor both far from
+    the query stay far, as measured on LoCoMo: docs/benchmarks.md), so only those are scored
+    again: a few hundred values, whatever the block's size."""
+    block = blocks[index]
+    if spec.weight <= 0 or rows.size == 0:
         return rows, similarity
+    seq = links(block, spec)
+    mask = block.mask(where)
     chosen, own = rows, similarity
     if rows.size > limit:
         # the nearest (ties included), then the rows written just after them not among them
         least = np.partition(similarity, rows.size - limit)[rows.size - limit]
         picked = np.flatnonzero(similarity >= least)
-        following = after[rows[picked]]
+        following = seq.after[rows[picked]]
         following = following[following >= 0]
         following = np.searchsorted(rows, following[mask[following]])
         picked = np.concatenate((picked, following[similarity[following] < least]))
         chosen, own = rows[picked], similarity[picked]
-    previous = before[chosen]
+    previous = seq.before[chosen]
     usable = previous >= 0
     usable[usable] = mask[previous[usable]]
-    if not usable.any():
-        return chosen, own
-    # a usable predecessor passes the filter, so its cosine is among `similarity`
-    theirs = similarity[np.searchsorted(rows, previous[usable])]
     weight = np.float32(spec.weight)
-    # |v + w * u| for unit v, u is sqrt(1 + w^2 + 2w cos(v, u))
-    norm = np.sqrt(1 + weight * weight + 2 * weight * cosines[chosen[usable]])
-    joined = (own[usable] + weight * theirs) / norm
-    own = own.copy()
-    own[usable] = np.maximum(own[usable], joined)
-    return chosen, own
+    raised = own.copy()
+    if usable.any():
+        # a usable predecessor passes the filter, so its cosine is among `similarity`
+        theirs = similarity[np.searchsorted(rows, previous[usable])]
+        raised[usable] = _joined(own[usable], theirs, seq.cosines[chosen[usable]], weight)
+    if len(blocks) > 1:
+        for at in np.flatnonzero(seq.first[chosen]):
+            found = _across(blocks, index, spec, int(chosen[at]), where)
+            if found is not None:
+                other, row = found
+                vector = other.vectors[row] * other.inv_norms[row]
+                mine = block.vectors[chosen[at]] * block.inv_norms[chosen[at]]
+                theirs = np.float32(vector @ query)
+                raised[at] = _joined(own[at], theirs, np.float32(vector @ mine), weight)
+    return chosen, np.maximum(own, raised)
 
 
-def _links(block: Block, spec: Preceding) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _joined(own: Any, theirs: Any, cosine: Any, weight: np.float32) -> Any:
+    """cos(query, v + w * u) from cos(query, v), cos(query, u) and cos(v, u), for unit v, u:
+    |v + w * u| is sqrt(1 + w^2 + 2w cos(v, u))."""
+    return (own + weight * theirs) / np.sqrt(1 + weight * weight + 2 * weight * cosine)
+
+
+def _across(
+    blocks: Sequence[Block], index: int, spec: Preceding, row: int, where: Filter | None
+) -> tuple[Block, int] | None:
+    """The predecessor of the first row of its group in `blocks[index]`, from another block:
+    the latest earlier row of the same group anywhere, if within the window, passing the
+    filter and live; None otherwise."""
+    seq = links(blocks[index], spec)
+    time = int(seq.times[row])
+    value = next(v for v, c in seq.lookup.items() if c == seq.codes[row])
+    best: tuple[int, Block, int] | None = None
+    for number, other in enumerate(blocks):
+        if number == index:
+            continue
+        theirs = links(other, spec)
+        if theirs.earliest >= time or theirs.latest < time - seq.window:
+            continue  # nothing of this block is written in the window before the row
+        code = theirs.lookup.get(value)
+        if code is None:
+            continue
+        low, high = np.searchsorted(theirs.sorted_codes, [code, code + 1])
+        at = low + int(np.searchsorted(theirs.sorted_times[low:high], time)) - 1
+        if at < low or theirs.sorted_times[at] == MISSING:
+            continue
+        if best is None or theirs.sorted_times[at] > best[0]:
+            best = (int(theirs.sorted_times[at]), other, int(theirs.order[at]))
+    if best is None or best[0] < time - seq.window or best[0] >= time:
+        return None
+    _, other, found = best
+    if not other.mask(where)[found] or other.inv_norms[found] <= 0:
+        return None
+    return other, found
+
+
+def _links(block: Block, spec: Preceding) -> Links:
     from .mirror_blocks import Unsupported
 
     if spec.order not in block.data.column_names:
@@ -114,33 +186,41 @@ def _links(block: Block, spec: Preceding) -> tuple[np.ndarray, np.ndarray, np.nd
     column = block.data.column(spec.order)
     if not pa.types.is_timestamp(column.type):
         raise Unsupported(f"{spec.order} is not a timestamp column")
-    codes, _ = block.coded(spec.group)  # nulls are -1
-    missing = np.iinfo(np.int64).min
-    times = pc.fill_null(column.cast(pa.int64()), missing).to_numpy(zero_copy_only=False)
-    window = spec.within_s * _PER_SECOND[column.type.unit]
-    before = np.full(block.num_rows, -1, dtype=np.int64)
-    after = np.full(block.num_rows, -1, dtype=np.int64)
-    cosines = np.zeros(block.num_rows, dtype=np.float32)
-    if block.num_rows < 2:
-        return NO_LINKS, cosines, after
+    codes, lookup = block.coded(spec.group)  # nulls are -1
+    times = pc.fill_null(column.cast(pa.int64()), MISSING).to_numpy(zero_copy_only=False)
+    window = int(spec.within_s * _PER_SECOND[column.type.unit])
+    n = block.num_rows
+    before = np.full(n, -1, dtype=np.int64)
+    after = np.full(n, -1, dtype=np.int64)
+    cosines = np.zeros(n, dtype=np.float32)
+    first = np.zeros(n, dtype=bool)
     order = np.lexsort((times, codes))
+    sorted_codes, sorted_times = codes[order], times[order]
+    known = times != MISSING
+    earliest = int(times[known].min()) if known.any() else MISSING
+    latest = int(times[known].max()) if known.any() else MISSING
+    if n:
+        starts = np.ones(n, dtype=bool)
+        starts[1:] = sorted_codes[1:] != sorted_codes[:-1]
+        heads = order[starts & (sorted_codes >= 0) & (sorted_times != MISSING)]
+        first[heads[block.inv_norms[heads] > 0]] = True
     earlier, later = order[:-1], order[1:]
     gap = times[later] - times[earlier]
     linked = (
         (codes[later] == codes[earlier])
         & (codes[later] >= 0)
-        & (times[earlier] != missing)
+        & (times[earlier] != MISSING)
         & (gap > 0)
         & (gap <= window)
         & (block.inv_norms[later] > 0)
         & (block.inv_norms[earlier] > 0)
     )
     rows, previous = later[linked], earlier[linked]
-    if rows.size == 0:
-        return NO_LINKS, cosines, after
     before[rows] = previous
     after[previous] = rows
-    vectors = block.vectors
-    dots = np.einsum("ij,ij->i", vectors[rows], vectors[previous])
+    dots = np.einsum("ij,ij->i", block.vectors[rows], block.vectors[previous])
     cosines[rows] = dots * block.inv_norms[rows] * block.inv_norms[previous]
-    return before, cosines, after
+    return Links(
+        before, after, cosines, first, codes, lookup, times, order,
+        sorted_codes, sorted_times, window, earliest, latest,
+    )  # fmt: skip

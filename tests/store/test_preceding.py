@@ -126,3 +126,23 @@ def test_without_the_mirror_each_row_matches_by_its_own_vector(open_at):
     open_at().add("memories", [memory("question", QUESTION, 0), memory("answer", ANSWER, 5)])
     plain = open_at(mirror=False)
     assert similarities(plain)["answer"] == pytest.approx(0.0, abs=1e-6)
+
+
+def test_a_predecessor_in_another_block_of_the_mirror_counts(open_at):
+    """The newest memory often sits alone in a block of the mirror until the next merge."""
+    store = open_at()
+    earlier = [memory(f"old{i}", OTHER, -3600 + i) for i in range(7)]
+    store.add("memories", [*earlier, memory("question", QUESTION, 0)])
+    store.add("memories", [memory("answer", ANSWER, 5)])
+    found = similarities(store)
+    assert [b.num_rows for b in store._mirrors["memories"]._blocks] == [8, 1]
+    assert found["answer"] == pytest.approx(1 / np.sqrt(2), abs=1e-6)
+
+
+def test_a_predecessor_in_another_block_still_has_to_pass_the_filter(open_at):
+    store = open_at()
+    earlier = [memory(f"old{i}", OTHER, -3600 + i) for i in range(7)]
+    store.add("memories", [*earlier, memory("question", QUESTION, 0, status="pending")])
+    store.add("memories", [memory("answer", ANSWER, 5)])
+    approved = similarities(store, where=Eq("status", "approved"))
+    assert approved["answer"] == pytest.approx(0.0, abs=1e-6)
