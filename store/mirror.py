@@ -56,6 +56,8 @@ class TableMirror:
         self._blocks: list[Block] = []
         self._lock = threading.Lock()
         self.loads = 0  # fragments read in full (for tests)
+        # where searches of this list of blocks found predecessors in other blocks (preceding.py)
+        self._across: tuple[list[Block], dict[tuple[Any, ...], Any]] = ([], {})
 
     @property
     def rows(self) -> int:
@@ -152,8 +154,12 @@ class TableMirror:
         norm = float(np.linalg.norm(query))
         query = query / norm if norm > 0 else query
         found: list[tuple[np.ndarray, np.ndarray, int]] = []
+        if before is not None and self._across[0] is not fragments:
+            self._across = (fragments, {})  # type: ignore[assignment]
+        across = self._across[1]
+        masks = [fragment.mask(where) for fragment in fragments]
         for index, fragment in enumerate(fragments):
-            rows = np.flatnonzero(fragment.mask(where))
+            rows = np.flatnonzero(masks[index])
             if rows.size == 0:
                 continue
             low, high = int(rows[0]), int(rows[-1]) + 1
@@ -164,7 +170,7 @@ class TableMirror:
             similarity = products * fragment.inv_norms[rows]
             if before is not None:
                 rows, similarity = preceding.lifted(
-                    fragments, index, before, query, where, rows, similarity, limit
+                    fragments, index, before, query, masks, rows, similarity, limit, across
                 )
             if rows.size > limit:
                 best = np.argpartition(-similarity, limit - 1)[:limit]

@@ -32,7 +32,6 @@ import pyarrow.compute as pc
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from .filters import Filter
     from .mirror_blocks import Block
 
 _PER_SECOND = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
@@ -90,24 +89,27 @@ def lifted(
     index: int,
     spec: Preceding,
     query: np.ndarray,
-    where: Filter | None,
+    masks: Sequence[np.ndarray],
     rows: np.ndarray,
     similarity: np.ndarray,
     limit: int,
+    across: dict[tuple[Any, ...], tuple[int, int] | None],
 ) -> tuple[np.ndarray, np.ndarray]:
     """The rows of `blocks[index]` a search may return and their similarities, raised by their
-    predecessors.
+    predecessors. `across` remembers, for this list of blocks, where the first row of a group
+    in a block found its predecessor in another block (a search repeats what the last found).
 
-    `rows` are the block's rows passing the filter, ascending, and `similarity` their cosines
-    to the unit `query`. Only the `limit` nearest of them and the rows written just after those
-    can reach the `limit` best with the joined vector (a row and its predecessor both far from
-    the query stay far, as measured on LoCoMo: docs/benchmarks.md), so only those are scored
-    again: a few hundred values, whatever the block's size."""
+    `rows` are the block's rows passing the filter (`masks[index]`; `masks`: each block's),
+    ascending, and `similarity` their cosines to the unit `query`. Only the `limit` nearest of
+    them and the rows written just after those can reach the `limit` best with the joined
+    vector (a row and its predecessor both far from the query stay far, as measured on LoCoMo:
+    docs/benchmarks.md), so only those are scored again: a few hundred values, whatever the
+    block's size."""
     block = blocks[index]
     if spec.weight <= 0 or rows.size == 0:
         return rows, similarity
     seq = links(block, spec)
-    mask = block.mask(where)
+    mask = masks[index]
     chosen, own = rows, similarity
     if rows.size > limit:
         # the nearest (ties included), then the rows written just after them not among them
@@ -129,9 +131,13 @@ def lifted(
         raised[usable] = _joined(own[usable], theirs, seq.cosines[chosen[usable]], weight)
     if len(blocks) > 1:
         for at in np.flatnonzero(seq.first[chosen]):
-            found = _across(blocks, index, spec, int(chosen[at]), where)
-            if found is not None:
-                other, row = found
+            row = int(chosen[at])
+            key = (spec.group, spec.order, spec.within_s, index, row)
+            if key not in across:
+                across[key] = _across(blocks, index, spec, row)
+            found = across[key]
+            if found is not None and masks[found[0]][found[1]]:
+                other, row = blocks[found[0]], found[1]
                 vector = other.vectors[row] * other.inv_norms[row]
                 mine = block.vectors[chosen[at]] * block.inv_norms[chosen[at]]
                 theirs = np.float32(vector @ query)
@@ -146,15 +152,15 @@ def _joined(own: Any, theirs: Any, cosine: Any, weight: np.float32) -> Any:
 
 
 def _across(
-    blocks: Sequence[Block], index: int, spec: Preceding, row: int, where: Filter | None
-) -> tuple[Block, int] | None:
+    blocks: Sequence[Block], index: int, spec: Preceding, row: int
+) -> tuple[int, int] | None:
     """The predecessor of the first row of its group in `blocks[index]`, from another block:
-    the latest earlier row of the same group anywhere, if within the window, passing the
-    filter and live; None otherwise."""
+    the latest earlier row of the same group anywhere, if within the window (the caller
+    checks that it is live and passes the filter); None otherwise."""
     seq = links(blocks[index], spec)
     time = int(seq.times[row])
     value = next(v for v, c in seq.lookup.items() if c == seq.codes[row])
-    best: tuple[int, Block, int] | None = None
+    best: tuple[int, int, int] | None = None
     for number, other in enumerate(blocks):
         if number == index:
             continue
@@ -169,13 +175,11 @@ def _across(
         if at < low or theirs.sorted_times[at] == MISSING:
             continue
         if best is None or theirs.sorted_times[at] > best[0]:
-            best = (int(theirs.sorted_times[at]), other, int(theirs.order[at]))
+            best = (int(theirs.sorted_times[at]), number, int(theirs.order[at]))
     if best is None or best[0] < time - seq.window or best[0] >= time:
         return None
-    _, other, found = best
-    if not other.mask(where)[found] or other.inv_norms[found] <= 0:
-        return None
-    return other, found
+    _, number, found = best
+    return None if blocks[number].inv_norms[found] <= 0 else (number, found)
 
 
 def _links(block: Block, spec: Preceding) -> Links:
