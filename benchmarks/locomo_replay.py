@@ -11,8 +11,9 @@ is what retrieve(top_k=5) returned; variants plug in as functions of the same in
     .venv/bin/python benchmarks/locomo_replay.py dump PATH/locomo10.json OUT.pkl
     .venv/bin/python benchmarks/locomo_replay.py replay OUT.pkl
 
-The variants below are the ones measured at stop 15 (docs/benchmarks.md): the neighbours'
-vectors mixed into a candidate's own, and a context boost weighted by direction. None ships.
+Variants plug in as rankers (conv, question, weights) -> ids; `with_similarities` replaces
+some candidates' similarities. The ones measured at stops 15 and 16 are in docs/benchmarks.md;
+the predecessor's vector (stop 16) is now the product's own, inside the vector search.
 """
 
 from __future__ import annotations
@@ -113,24 +114,6 @@ def with_similarities(q: dict, similarity: dict[str, float]) -> dict:
     for k, s in similarity.items():
         merged[k] = type(merged[k])(**{**merged[k].__dict__, "similarity": s})
     return {**q, "merged": merged}
-
-
-def predecessor_vectors(lam: float, window_s: float = 600.0) -> Ranker:
-    """Each candidate's similarity: the best of its own and that of its vector plus lam times
-    the vector of the memory its agent wrote just before (within window_s), from the store."""
-
-    def rank(conv: dict, q: dict, weights: RetrievalWeights) -> list[str]:
-        position = {k: i for i, k in enumerate(conv["ids"])}
-        vectors, at, query = conv["vectors"], conv["at"], q["query"] / np.linalg.norm(q["query"])
-        new = {}
-        for k, cand in q["merged"].items():
-            i = position[k]
-            if i and 0 < (at[i] - at[i - 1]).total_seconds() <= window_s:
-                mixed = vectors[i] + lam * vectors[i - 1]
-                new[k] = max(cand.similarity, float(mixed @ query / np.linalg.norm(mixed)))
-        return product(conv, with_similarities(q, new), weights)
-
-    return rank
 
 
 def evaluate(name: str, convs: list[dict], ranker: Ranker, check: bool = False) -> None:
