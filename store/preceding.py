@@ -65,6 +65,7 @@ class Links(NamedTuple):
     # any, is in another block)
     codes: np.ndarray  # group codes (-1: null)
     lookup: dict[Any, int]  # group value -> code
+    values: list[Any]  # code -> group value
     times: np.ndarray  # int64 in the column's unit, MISSING for null
     order: np.ndarray  # rows by (group, time)
     sorted_codes: np.ndarray
@@ -159,7 +160,7 @@ def _across(
     checks that it is live and passes the filter); None otherwise."""
     seq = links(blocks[index], spec)
     time = int(seq.times[row])
-    value = next(v for v, c in seq.lookup.items() if c == seq.codes[row])
+    value = seq.values[seq.codes[row]]
     best: tuple[int, int, int] | None = None
     for number, other in enumerate(blocks):
         if number == index:
@@ -191,6 +192,9 @@ def _links(block: Block, spec: Preceding) -> Links:
     if not pa.types.is_timestamp(column.type):
         raise Unsupported(f"{spec.order} is not a timestamp column")
     codes, lookup = block.coded(spec.group)  # nulls are -1
+    values: list[Any] = [None] * len(lookup)
+    for value, code in lookup.items():
+        values[code] = value
     times = pc.fill_null(column.cast(pa.int64()), MISSING).to_numpy(zero_copy_only=False)
     window = int(spec.within_s * _PER_SECOND[column.type.unit])
     n = block.num_rows
@@ -225,6 +229,6 @@ def _links(block: Block, spec: Preceding) -> Links:
     dots = np.einsum("ij,ij->i", block.vectors[rows], block.vectors[previous])
     cosines[rows] = dots * block.inv_norms[rows] * block.inv_norms[previous]
     return Links(
-        before, after, cosines, first, codes, lookup, times, order,
+        before, after, cosines, first, codes, lookup, values, times, order,
         sorted_codes, sorted_times, window, earliest, latest,
     )  # fmt: skip
