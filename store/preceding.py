@@ -94,7 +94,7 @@ def lifted(
     rows: np.ndarray,
     similarity: np.ndarray,
     limit: int,
-    across: dict[tuple[Any, ...], tuple[int, int] | None],
+    across: dict[tuple[Any, ...], tuple[int, int, float] | None],
 ) -> tuple[np.ndarray, np.ndarray]:
     """The rows of `blocks[index]` a search may return and their similarities, raised by their
     predecessors. `across` remembers, for this list of blocks, where the first row of a group
@@ -124,7 +124,7 @@ def lifted(
     previous = seq.before[chosen]
     usable = previous >= 0
     usable[usable] = mask[previous[usable]]
-    weight = np.float32(spec.weight)
+    weight = float(spec.weight)
     raised = own.copy()
     if usable.any():
         # a usable predecessor passes the filter, so its cosine is among `similarity`
@@ -138,15 +138,13 @@ def lifted(
                 across[key] = _across(blocks, index, spec, row)
             found = across[key]
             if found is not None and masks[found[0]][found[1]]:
-                other, row = blocks[found[0]], found[1]
-                vector = other.vectors[row] * other.inv_norms[row]
-                mine = block.vectors[chosen[at]] * block.inv_norms[chosen[at]]
-                theirs = np.float32(vector @ query)
-                raised[at] = _joined(own[at], theirs, np.float32(vector @ mine), weight)
+                other, there, cosine = blocks[found[0]], found[1], found[2]
+                theirs = float(other.vectors[there] @ query) * float(other.inv_norms[there])
+                raised[at] = _joined(float(own[at]), theirs, cosine, weight)
     return chosen, np.maximum(own, raised)
 
 
-def _joined(own: Any, theirs: Any, cosine: Any, weight: np.float32) -> Any:
+def _joined(own: Any, theirs: Any, cosine: Any, weight: float) -> Any:
     """cos(query, v + w * u) from cos(query, v), cos(query, u) and cos(v, u), for unit v, u:
     |v + w * u| is sqrt(1 + w^2 + 2w cos(v, u))."""
     return (own + weight * theirs) / np.sqrt(1 + weight * weight + 2 * weight * cosine)
@@ -154,10 +152,11 @@ def _joined(own: Any, theirs: Any, cosine: Any, weight: np.float32) -> Any:
 
 def _across(
     blocks: Sequence[Block], index: int, spec: Preceding, row: int
-) -> tuple[int, int] | None:
+) -> tuple[int, int, float] | None:
     """The predecessor of the first row of its group in `blocks[index]`, from another block:
     the latest earlier row of the same group anywhere, if within the window (the caller
-    checks that it is live and passes the filter); None otherwise."""
+    checks that it is live and passes the filter), as (block number, row, cosine between the
+    two); None otherwise."""
     seq = links(blocks[index], spec)
     time = int(seq.times[row])
     value = seq.values[seq.codes[row]]
@@ -180,7 +179,11 @@ def _across(
     if best is None or best[0] < time - seq.window or best[0] >= time:
         return None
     _, number, found = best
-    return None if blocks[number].inv_norms[found] <= 0 else (number, found)
+    other, block = blocks[number], blocks[index]
+    if other.inv_norms[found] <= 0:
+        return None
+    cosine = float(other.vectors[found] @ block.vectors[row])
+    return number, found, cosine * float(other.inv_norms[found] * block.inv_norms[row])
 
 
 def _links(block: Block, spec: Preceding) -> Links:
