@@ -68,7 +68,7 @@ class Block:
     _stats: dict[str, tuple[int, float]] = field(default_factory=dict)  # not shared: live moves
     _complete: set[str] = field(default_factory=set)  # columns whose values are all converted
     _filling: set[str] = field(default_factory=set)  # being converted in the background
-    _preceding: dict[tuple[str, str, float], Any] = field(default_factory=dict)  # preceding.py
+    _preceding: dict[tuple[Any, ...], Any] = field(default_factory=dict)  # store/preceding.py
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property

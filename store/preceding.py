@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 
 _PER_SECOND = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
 MISSING = np.iinfo(np.int64).min  # a null time
+PLANS_KEPT = 16  # per block: the filter masks whose pairs are kept (one per agent view)
 
 
 @dataclass(frozen=True)
@@ -111,8 +112,14 @@ def lifted(
         return rows, similarity
     seq = links(block, spec)
     mask = masks[index]
-    chosen, own = rows, similarity
-    if rows.size > limit:
+    weight = float(spec.weight)
+    if rows.size <= limit:  # every row is returned: the same pairs search after search
+        pairs, heads = _pairs(block, seq, spec, rows, mask)
+        raised = similarity.copy()
+        if pairs[0].size:
+            raised[pairs[0]] = (similarity[pairs[0]] + weight * similarity[pairs[1]]) * pairs[2]
+        chosen, own = rows, similarity
+    else:
         # the nearest (ties included), then the rows written just after them not among them
         least = np.partition(similarity, rows.size - limit)[rows.size - limit]
         picked = np.flatnonzero(similarity >= least)
@@ -121,17 +128,17 @@ def lifted(
         following = np.searchsorted(rows, following[mask[following]])
         picked = np.concatenate((picked, following[similarity[following] < least]))
         chosen, own = rows[picked], similarity[picked]
-    previous = seq.before[chosen]
-    usable = previous >= 0
-    usable[usable] = mask[previous[usable]]
-    weight = float(spec.weight)
-    raised = own.copy()
-    if usable.any():
-        # a usable predecessor passes the filter, so its cosine is among `similarity`
-        theirs = similarity[np.searchsorted(rows, previous[usable])]
-        raised[usable] = _joined(own[usable], theirs, seq.cosines[chosen[usable]], weight)
+        previous = seq.before[chosen]
+        usable = previous >= 0
+        usable[usable] = mask[previous[usable]]
+        raised = own.copy()
+        if usable.any():
+            # a usable predecessor passes the filter, so its cosine is among `similarity`
+            theirs = similarity[np.searchsorted(rows, previous[usable])]
+            raised[usable] = _joined(own[usable], theirs, seq.cosines[chosen[usable]], weight)
+        heads = np.flatnonzero(seq.first[chosen])
     if len(blocks) > 1:
-        for at in np.flatnonzero(seq.first[chosen]):
+        for at in heads:
             row = int(chosen[at])
             key = (spec.group, spec.order, spec.within_s, index, row)
             if key not in across:
@@ -142,6 +149,31 @@ def lifted(
                 theirs = float(other.vectors[there] @ query) * float(other.inv_norms[there])
                 raised[at] = _joined(float(own[at]), theirs, cosine, weight)
     return chosen, np.maximum(own, raised)
+
+
+def _pairs(
+    block: Block, seq: Links, spec: Preceding, rows: np.ndarray, mask: np.ndarray
+) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], np.ndarray]:
+    """For a block whose rows passing `mask` are all scored again: the positions in `rows` of
+    those with a usable predecessor, their predecessors' positions, 1 / |v + w * u| for each,
+    and the positions of the groups' first rows. They depend on the filter, not the query,
+    so they are kept per filter mask (the block caches its masks; a deletion makes new ones)."""
+    plans = block._preceding.setdefault(("pairs", spec.group, spec.order, spec.within_s), {})
+    hit = plans.get(id(mask))
+    if hit is not None and hit[0] is mask and hit[1] == spec.weight:
+        return hit[2], hit[3]
+    previous = seq.before[rows]
+    usable = previous >= 0
+    usable[usable] = mask[previous[usable]]
+    at = np.flatnonzero(usable)
+    weight = float(spec.weight)
+    inverse = 1 / np.sqrt(1 + weight * weight + 2 * weight * seq.cosines[rows[at]])
+    pairs = (at, np.searchsorted(rows, previous[at]), inverse.astype(np.float32))
+    heads = np.flatnonzero(seq.first[rows])
+    if len(plans) >= PLANS_KEPT:
+        plans.clear()
+    plans[id(mask)] = (mask, spec.weight, pairs, heads)
+    return pairs, heads
 
 
 def _joined(own: Any, theirs: Any, cosine: Any, weight: float) -> Any:
