@@ -146,3 +146,15 @@ def test_a_predecessor_in_another_block_still_has_to_pass_the_filter(open_at):
     store.add("memories", [memory("answer", ANSWER, 5)])
     approved = similarities(store, where=Eq("status", "approved"))
     assert approved["answer"] == pytest.approx(0.0, abs=1e-6)
+
+
+def test_searches_with_different_filters_each_see_their_own_predecessors(open_at):
+    store = open_at()
+    store.add(
+        "memories",
+        [memory("question", QUESTION, 0, status="pending"), memory("answer", ANSWER, 5)],
+    )
+    approved = Eq("status", "approved")
+    for _ in range(2):  # what one filter's search found is not reused by the other's
+        assert similarities(store)["answer"] == pytest.approx(1 / np.sqrt(2), abs=1e-6)
+        assert similarities(store, where=approved)["answer"] == pytest.approx(0.0, abs=1e-6)
