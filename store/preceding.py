@@ -29,6 +29,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .mirror_blocks import Unsupported
+
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
@@ -219,8 +221,6 @@ def _across(
 
 
 def _links(block: Block, spec: Preceding) -> Links:
-    from .mirror_blocks import Unsupported
-
     if spec.order not in block.data.column_names:
         raise Unsupported(f"no column {spec.order!r}")
     column = block.data.column(spec.order)

@@ -158,3 +158,10 @@ def test_searches_with_different_filters_each_see_their_own_predecessors(open_at
     for _ in range(2):  # what one filter's search found is not reused by the other's
         assert similarities(store)["answer"] == pytest.approx(1 / np.sqrt(2), abs=1e-6)
         assert similarities(store, where=approved)["answer"] == pytest.approx(0.0, abs=1e-6)
+
+
+def test_an_order_column_that_is_not_a_time_falls_back_to_each_rows_own_vector(open_at):
+    store = open_at()
+    store.add("memories", [memory("question", QUESTION, 0), memory("answer", ANSWER, 5)])
+    by_text = Preceding(group="agent", order="text", within_s=600)
+    assert similarities(store, by_text)["answer"] == pytest.approx(0.0, abs=1e-6)
