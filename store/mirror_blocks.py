@@ -284,9 +284,8 @@ def load(
 def merge(blocks: list[Block], cluster_by: str | None) -> Block:
     """One block holding the rows of all (deleted ones too: their fragments still hold them),
     clustered by the column again; postings already built are merged, not rebuilt."""
-    # One copy of the rows, not two: the blocks' tables are concatenated without copying and
-    # taken in cluster order, and the vectors are written straight to their new rows (at 10,000
-    # memories a merge's copies raised the process's peak memory by ~60 MB).
+    # One copy of the rows, not two: the tables are concatenated without copying, taken in
+    # cluster order, the vectors written to their new rows (two copies: +60 MB peak at 10k).
     data = pa.concat_tables([b.data for b in blocks])
     order = None
     if cluster_by in data.column_names:
@@ -312,8 +311,7 @@ def merge(blocks: list[Block], cluster_by: str | None) -> Block:
             parts.append(Part(p.key, p.deletion, p.offsets, position[p.rows + base], p.live))
         base += block.num_rows
     merged = Block(data, vectors, inv_norms, ()).with_parts(tuple(parts))
-    # Postings any block has are kept: the others' are built from their own rows (cheap: the
-    # newer blocks are the small ones), never the whole merged block re-analysed.
+    # Postings any block has are kept; the others' come from their own (small, newer) rows.
     columns = set().union(*(b._lexical for b in blocks))
     for column in columns:
         postings = [b.postings(column) for b in blocks]
