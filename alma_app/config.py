@@ -75,6 +75,10 @@ class RetrievalWeights:
     # neighbour's.
     context_weight: float = 0.4
     context_window_s: float = 600.0  # at most this many seconds apart to count as neighbours
+    # A memory also matches through the one its agent wrote just before (within the window):
+    # its similarity is the best of its own and that of its vector joined by this share of the
+    # predecessor's (store/preceding.py; the search mirror only). 0 turns it off.
+    preceding_weight: float = 1.0
 
 
 @dataclass(frozen=True)

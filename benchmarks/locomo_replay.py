@@ -11,8 +11,9 @@ is what retrieve(top_k=5) returned; variants plug in as functions of the same in
     .venv/bin/python benchmarks/locomo_replay.py dump PATH/locomo10.json OUT.pkl
     .venv/bin/python benchmarks/locomo_replay.py replay OUT.pkl
 
-The variants below are the ones measured at stop 15 (docs/benchmarks.md): the neighbours'
-vectors mixed into a candidate's own, and a context boost weighted by direction. None ships.
+Variants plug in as rankers (conv, question, weights) -> ids; `with_similarities` replaces
+some candidates' similarities. The ones measured at stops 15 and 16 are in docs/benchmarks.md;
+the predecessor's vector (stop 16) is now the product's own, inside the vector search.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 from alma_app import ALMA, MiniLMEmbedder  # noqa: E402
 from alma_app.config import RetrievalWeights  # noqa: E402
 from alma_app.memory import hybrid  # noqa: E402
-from alma_app.memory.search import SCORE_COLUMNS, contextual_relevance  # noqa: E402
+from alma_app.memory.search import SCORE_COLUMNS, contextual_relevance, preceding  # noqa: E402
 from alma_app.types import DomainKnowledge  # noqa: E402
 from benchmarks.locomo import CATEGORIES, DOMAIN, load  # noqa: E402
 
@@ -75,6 +76,7 @@ def capture(
         hits = hybrid.fetch(
             alma.store, alma.embedder, "memories", text, where,
             limit=weights.candidates, columns=SCORE_COLUMNS, weights=weights,
+            preceding=preceding(weights),
         )  # fmt: skip
         out.append(
             {
@@ -114,24 +116,6 @@ def with_similarities(q: dict, similarity: dict[str, float]) -> dict:
     return {**q, "merged": merged}
 
 
-def predecessor_vectors(lam: float, window_s: float = 600.0) -> Ranker:
-    """Each candidate's similarity: the best of its own and that of its vector plus lam times
-    the vector of the memory its agent wrote just before (within window_s), from the store."""
-
-    def rank(conv: dict, q: dict, weights: RetrievalWeights) -> list[str]:
-        position = {k: i for i, k in enumerate(conv["ids"])}
-        vectors, at, query = conv["vectors"], conv["at"], q["query"] / np.linalg.norm(q["query"])
-        new = {}
-        for k, cand in q["merged"].items():
-            i = position[k]
-            if i and 0 < (at[i] - at[i - 1]).total_seconds() <= window_s:
-                mixed = vectors[i] + lam * vectors[i - 1]
-                new[k] = max(cand.similarity, float(mixed @ query / np.linalg.norm(mixed)))
-        return product(conv, with_similarities(q, new), weights)
-
-    return rank
-
-
 def evaluate(name: str, convs: list[dict], ranker: Ranker, check: bool = False) -> None:
     per: dict[str, list[tuple[float, float, float]]] = {c: [] for c in [*CATEGORIES.values()]}
     same = 0
@@ -159,8 +143,6 @@ def replay(dumped: Path) -> None:
     convs = pickle.loads(dumped.read_bytes())
     print("| ranking | recall@5 | hit@5 | recall@10 | " + " | ".join(CATEGORIES.values()) + " |")
     evaluate("product (exact replay)", convs, product, check=True)
-    for lam in (0.5, 1.0):
-        evaluate(f"+ predecessor's vector, lam {lam}", convs, predecessor_vectors(lam))
 
 
 def main() -> None:

@@ -26,6 +26,7 @@ from .errors import (
 )
 from .filters import And, Eq, Filter, HasAny, In, Or, Range, TextContains, all_of
 from .lance_store import LanceStore
+from .preceding import Preceding
 from .tables import ROW_VERSION, VECTOR, TableSpec
 
 
@@ -48,6 +49,7 @@ __all__ = [
     "InvalidQuery",
     "LanceStore",
     "Or",
+    "Preceding",
     "Range",
     "StoreClosed",
     "StoreConflict",

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from . import bm25
+from . import bm25, preceding
 from .filters import Filter
 from .mirror_blocks import (
     MAX_BLOCK_ROWS,
@@ -56,6 +56,8 @@ class TableMirror:
         self._blocks: list[Block] = []
         self._lock = threading.Lock()
         self.loads = 0  # fragments read in full (for tests)
+        # where searches of this list of blocks found predecessors in other blocks (preceding.py)
+        self._across: tuple[list[Block], dict[tuple[Any, ...], Any]] = ([], {})
 
     @property
     def rows(self) -> int:
@@ -145,17 +147,23 @@ class TableMirror:
         where: Filter | None,
         limit: int,
         columns: Sequence[str] | None,
+        before: preceding.Preceding | None = None,
     ) -> list[dict]:
         """The `limit` rows passing `where` nearest by cosine, with `_distance` (1 - cosine),
-        like LanceDB's exact search."""
+        like LanceDB's exact search; with `before`, a row's cosine may be that of its vector
+        joined by its predecessor's (store/preceding.py)."""
         query = np.asarray(vector, dtype=np.float32).reshape(-1)
         if query.shape[0] != self.dim:
             raise Unsupported(f"query has {query.shape[0]} dimensions, table {self.dim}")
         norm = float(np.linalg.norm(query))
         query = query / norm if norm > 0 else query
         found: list[tuple[np.ndarray, np.ndarray, int]] = []
+        if before is not None and self._across[0] is not fragments:
+            self._across = (fragments, {})  # type: ignore[assignment]
+        across = self._across[1]
+        masks = [fragment.mask(where) for fragment in fragments]
         for index, fragment in enumerate(fragments):
-            rows = np.flatnonzero(fragment.mask(where))
+            rows = np.flatnonzero(masks[index])
             if rows.size == 0:
                 continue
             low, high = int(rows[0]), int(rows[-1]) + 1
@@ -164,6 +172,10 @@ class TableMirror:
             else:
                 products = fragment.vectors[rows] @ query
             similarity = products * fragment.inv_norms[rows]
+            if before is not None:
+                rows, similarity = preceding.lifted(
+                    fragments, index, before, query, masks, rows, similarity, limit, across
+                )
             if rows.size > limit:
                 best = np.argpartition(-similarity, limit - 1)[:limit]
                 rows, similarity = rows[best], similarity[best]

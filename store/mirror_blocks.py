@@ -10,8 +10,8 @@ its life), up to MAX_BLOCK_ROWS. Merging happens in memory, never on disk, and a
 which fragment each of its rows came from, so a fragment's deletions, or its disappearance
 (compaction), touch only that fragment's rows.
 
-A block's caches (dictionary codes per column, filter masks, BM25 postings, ids) are built on
-first use; merged blocks merge their postings instead of re-analysing the text.
+A block's caches (column codes, filter masks, BM25 postings, ids, predecessors) are built on first
+use; merged blocks merge their postings instead of re-analysing the text.
 """
 
 from __future__ import annotations
@@ -32,9 +32,8 @@ from .filters import And, Eq, Filter, HasAny, In, Or, Range
 MASK_CACHE = 32  # filters remembered per block (one per agent view, typically)
 MISSING = object()  # a value not yet converted to Python
 MAX_BLOCK_ROWS = 32768  # merging stops here: bigger blocks would cost more to copy than to search
-# Blocks up to this size convert whole columns to Python at their first search (~1 s at most,
-# once); bigger ones (a fragment written or compacted whole) only the rows searches read.
-WHOLE_COLUMNS = MAX_BLOCK_ROWS
+# Blocks up to this size convert whole columns to Python at first search (~1 s at most, once);
+WHOLE_COLUMNS = MAX_BLOCK_ROWS  # bigger ones (written or compacted whole) only the rows read
 
 
 class Unsupported(Exception):
@@ -69,6 +68,7 @@ class Block:
     _stats: dict[str, tuple[int, float]] = field(default_factory=dict)  # not shared: live moves
     _complete: set[str] = field(default_factory=set)  # columns whose values are all converted
     _filling: set[str] = field(default_factory=set)  # being converted in the background
+    _preceding: dict[tuple[Any, ...], Any] = field(default_factory=dict)  # store/preceding.py
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -100,6 +100,7 @@ class Block:
             _values=self._values,
             _complete=self._complete,
             _filling=self._filling,
+            _preceding=self._preceding,
         )
 
     def values(self, columns: Sequence[str], rows: Sequence[int]) -> list[tuple[list[Any], bool]]:
@@ -285,9 +286,8 @@ def load(
 def merge(blocks: list[Block], cluster_by: str | None) -> Block:
     """One block holding the rows of all (deleted ones too: their fragments still hold them),
     clustered by the column again; postings already built are merged, not rebuilt."""
-    # One copy of the rows, not two: the blocks' tables are concatenated without copying and
-    # taken in cluster order, and the vectors are written straight to their new rows (at 10,000
-    # memories a merge's copies raised the process's peak memory by ~60 MB).
+    # One copy of the rows, not two: the tables are concatenated without copying, taken in
+    # cluster order, the vectors written to their new rows (two copies: +60 MB peak at 10k).
     data = pa.concat_tables([b.data for b in blocks])
     order = None
     if cluster_by in data.column_names:
@@ -313,8 +313,7 @@ def merge(blocks: list[Block], cluster_by: str | None) -> Block:
             parts.append(Part(p.key, p.deletion, p.offsets, position[p.rows + base], p.live))
         base += block.num_rows
     merged = Block(data, vectors, inv_norms, ()).with_parts(tuple(parts))
-    # Postings any block has are kept: the others' are built from their own rows (cheap: the
-    # newer blocks are the small ones), never the whole merged block re-analysed.
+    # Postings any block has are kept; the others' come from their own (small, newer) rows.
     columns = set().union(*(b._lexical for b in blocks))
     for column in columns:
         postings = [b.postings(column) for b in blocks]
@@ -389,10 +388,9 @@ def _offsets(addresses: pa.ChunkedArray | pa.Array) -> np.ndarray:
 
 def _hashable(value: Any) -> bool:
     try:
-        hash(value)
+        return hash(value) is not None
     except TypeError:
         return False
-    return True
 
 
 def _scalar(value: Any, arrow_type: pa.DataType) -> pa.Scalar:

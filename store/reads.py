@@ -22,6 +22,7 @@ from .errors import InvalidQuery
 from .filters import Filter, In, to_duckdb, to_lance
 from .handles import TableHandles
 from .mirror import TableMirror, Unsupported
+from .preceding import Preceding
 from .redact import Failures, explain
 from .tables import VECTOR, Catalog
 
@@ -155,19 +156,21 @@ class TableReads:
         where: Filter | None = None,
         limit: int = 10,
         columns: Sequence[str] | None = None,
+        preceding: Preceding | None = None,
     ) -> list[dict]:
         """Nearest rows by cosine distance (`_distance`), filtered before the search.
 
         Answered exactly from the in-process mirror where there is one (store/mirror.py), else
-        by LanceDB (with its approximate index on big tables)."""
+        by LanceDB (with its approximate index on big tables). `preceding` lets a row match
+        through the row written just before it (store/preceding.py); the mirror only: LanceDB's
+        search ranks by each row's own vector."""
         clause = self._clause(table, where)  # validates the filter either way
         mirrored = self._mirrored(table)
         if mirrored is not None:
             mirror, fragments, _dataset = mirrored
             try:
-                return mirror.nearest(
-                    fragments, np.asarray(vector, dtype=np.float32), where, limit, columns
-                )
+                query = np.asarray(vector, dtype=np.float32)
+                return mirror.nearest(fragments, query, where, limit, columns, preceding)
             except Unsupported as exc:
                 log.debug("mirror cannot answer a search on %s: %s", table, exc)
         tbl = self._handles.table(table)

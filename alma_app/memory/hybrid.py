@@ -74,9 +74,12 @@ def fetch(
     columns: Sequence[str],
     weights: RetrievalWeights,
     mode: Mode = "hybrid",
+    preceding: st.Preceding | None = None,
 ) -> Hits:
     """Up to `limit` candidates of each search, merged; vector-only hits below the minimum
-    similarity are dropped in hybrid mode (an unrelated query finds nothing)."""
+    similarity are dropped in hybrid mode (an unrelated query finds nothing). `preceding`: the
+    vector search lets a row match through the row written just before it (store/preceding.py).
+    """
     vector_rows: list[dict] = []
     text_rows: list[dict] = []
     pending: Future[list[dict]] | None = None
@@ -104,7 +107,12 @@ def fetch(
                 if inline:
                     pending = None
                 vector_rows = store.vector_search(
-                    table, vector, where=where, limit=limit, columns=list(columns)
+                    table,
+                    vector,
+                    where=where,
+                    limit=limit,
+                    columns=list(columns),
+                    preceding=preceding,
                 )
                 if inline:
                     text_rows = lexical()

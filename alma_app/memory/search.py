@@ -57,6 +57,7 @@ class HybridSearch:
             columns=SCORE_COLUMNS,
             weights=weights,
             mode=mode,
+            preceding=preceding(weights) if mode == "hybrid" else None,
         )
         rows, merged, best_bm25 = hits.rows, hits.merged, hits.best_bm25
         # Neighbouring context is part of the hybrid ranking; the single modes show one search.
@@ -119,6 +120,16 @@ class HybridSearch:
             memory.score = view.score
             out.append(memory)
         return out
+
+
+def preceding(weights: RetrievalWeights) -> st.Preceding | None:
+    """How the hybrid ranking's vector search lets a memory match through the one its agent
+    wrote just before: a fact told in two writes (a question and its answer, a lesson's symptom
+    and its fix) is found by either. Only agents' memories form sequences; memories written at
+    one instant (a batch) have no predecessor, so a bulk-loaded set is ranked as before."""
+    if weights.preceding_weight <= 0:
+        return None
+    return st.Preceding("agent", "created_at", weights.context_window_s, weights.preceding_weight)
 
 
 def contextual_relevance(
