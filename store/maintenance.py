@@ -8,8 +8,8 @@ the write that crossed a threshold made that one write take seconds (measured: u
 - after each write the store reports the table's new version; once `every / 4` versions (by any
   process: versions are global) have passed since this process last compacted or checked, a
   background thread counts the small fragments and compacts when there are `every / 8` or more;
-- compaction is tiered: fragments that already hold FRAGMENT_ROWS rows are never rewritten, so a
-  compaction costs the recent small writes and the youngest fragment, not the whole table
+- background compaction is tiered: fragments that already hold FRAGMENT_ROWS rows are never
+  rewritten, so it costs the recent small writes and the youngest fragment, not the whole table
   (Lance's default target of 1M rows would rewrite a 100k-memory table, ~150 MB, every time; a
   target of 100k rewrote every table below 100k memories whole, every `every / 4` writes, and
   made the search mirror read it all again: +90 MB of peak memory at 10k memories);
@@ -35,8 +35,11 @@ from lancedb.index import FTS, Bitmap, BTree, IvfHnswSq, LabelList
 from .tables import VECTOR, TableSpec
 
 log = logging.getLogger(__name__)
-# Fragments this big are left alone by compaction (Lance merges only smaller neighbours).
+# Fragments this big are left alone by background compaction (Lance merges only smaller
+# neighbours). An explicit one (store.compact, `alma compact`) merges up to WHOLE_ROWS: one
+# fragment per table is what the search mirror answers fastest (one block).
 FRAGMENT_ROWS = 8192
+WHOLE_ROWS = 1 << 20
 
 
 def is_conflict(exc: BaseException) -> bool:
@@ -171,7 +174,7 @@ class Compactor:
                     return  # another process compacted already, or there is little to do
             ensure_indexes(tbl, self._spec_of(table), self.vector_index_min_rows)
             if self.tiered:
-                self._compact_tiered(tbl)
+                self._compact_tiered(tbl, WHOLE_ROWS if force else FRAGMENT_ROWS)
             else:  # memory:// tables have no Lance dataset to call directly
                 tbl.optimize(cleanup_older_than=self.cleanup_older_than)
         except Exception as exc:
@@ -192,9 +195,9 @@ class Compactor:
         fragments = tbl.to_lance().get_fragments()
         return sum(1 for f in fragments if f.metadata.num_rows < FRAGMENT_ROWS)
 
-    def _compact_tiered(self, tbl: Any) -> None:
-        """Lance's optimize in three steps, with compaction leaving big fragments alone."""
-        tbl.to_lance().optimize.compact_files(target_rows_per_fragment=FRAGMENT_ROWS)
+    def _compact_tiered(self, tbl: Any, target_rows: int) -> None:
+        """Lance's optimize in three steps, compaction leaving fragments of target_rows alone."""
+        tbl.to_lance().optimize.compact_files(target_rows_per_fragment=target_rows)
         tbl.checkout_latest()
         tbl.to_lance().optimize.optimize_indices()  # fold new rows into FTS/B-tree/vector
         tbl.checkout_latest()

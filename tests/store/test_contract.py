@@ -220,29 +220,31 @@ def test_compaction_merges_the_fragments_of_many_small_writes(tmp_path):
     assert len(store.text_search("memories", "memory", limit=100)) == 60
 
 
-def test_compaction_leaves_a_full_fragment_alone(tmp_path):
-    """A compaction rewrites the recent small writes, never a fragment of FRAGMENT_ROWS rows:
-    below 100k memories it used to rewrite the whole table each time (and the search mirror
-    then read it all again)."""
+def test_background_compaction_leaves_a_full_fragment_alone_and_explicit_merges_all(tmp_path):
+    """The compaction writes trigger rewrites the recent small writes, never a fragment of
+    FRAGMENT_ROWS rows (below 100k memories it used to rewrite the whole table each time, and
+    the search mirror then read it all again); an explicit one merges everything."""
     import lance
 
     from alma_store.maintenance import FRAGMENT_ROWS
 
-    store = open_store(str(tmp_path / "store"), vector_dim=DIM, tables=TABLES, compact_every=10_000)
+    store = open_store(str(tmp_path / "store"), vector_dim=DIM, tables=TABLES, compact_every=16)
     store.add("memories", [memory_row(i) for i in range(FRAGMENT_ROWS)])
-    for i in range(FRAGMENT_ROWS, FRAGMENT_ROWS + 20):
-        store.add("memories", [memory_row(i)])
 
     def files() -> list[tuple[int, str]]:
         dataset = lance.dataset(str(tmp_path / "store" / "memories.lance"))
         return [(f.metadata.num_rows, f.data_files()[0].path) for f in dataset.get_fragments()]
 
-    big = [entry for entry in files() if entry[0] == FRAGMENT_ROWS]
-    assert len(big) == 1 and len(files()) == 21
+    (big,) = files()
+    for i in range(FRAGMENT_ROWS, FRAGMENT_ROWS + 40):
+        store.add("memories", [memory_row(i)])
+    store._compactor.wait()
+    assert store._compactor.runs >= 1  # it ran in the background
+    assert big in files()  # the same data file, not rewritten
+    assert len(files()) < 41  # the single writes were merged
     store.compact("memories")
-    assert big[0] in files()  # the same data file, not rewritten
-    assert len(files()) == 2  # the 20 single writes merged into one
-    assert store.count("memories") == FRAGMENT_ROWS + 20
+    assert [rows for rows, _ in files()] == [FRAGMENT_ROWS + 40]
+    assert store.count("memories") == FRAGMENT_ROWS + 40
 
 
 def test_automatic_compaction_keeps_fragments_bounded(tmp_path):
