@@ -222,18 +222,33 @@ def rank(
             summed[rows] += idf * tf * (K1 + 1.0) / (tf + norm)  # a term's rows are distinct
             if shares is not None:
                 held[index][rows] += idf
-    best: list[tuple[int, int, float]] = []
+    # Each fragment's `limit` best, then the best of those in numpy: only the hits returned
+    # become Python tuples (a mirror of four blocks made 400 to keep 100).
+    owners, rows_kept, scores_kept = [], [], []
     for index, summed in totals.items():
         unique = np.flatnonzero(summed)  # every row scored passes the filter
         scores = summed[unique]
         if unique.size > limit:
             top = np.argpartition(-scores, limit - 1)[:limit]
             unique, scores = unique[top], scores[top]
-        best.extend((index, int(r), float(s)) for r, s in zip(unique, scores, strict=True))
-    best.sort(key=lambda hit: -hit[2])
+        owners.append(np.full(unique.size, index))
+        rows_kept.append(unique)
+        scores_kept.append(scores)
+    if not scores_kept:
+        return []
+    scores = np.concatenate(scores_kept)
+    order = np.argsort(-scores, kind="stable")[:limit]  # ties keep the fragments' order
+    best = list(
+        zip(
+            np.concatenate(owners)[order].tolist(),
+            np.concatenate(rows_kept)[order].tolist(),
+            scores[order].tolist(),
+            strict=True,
+        )
+    )
     if shares is not None:
-        shares.extend(float(held[index][row]) / query_weight for index, row, _ in best[:limit])
-    return best[:limit]
+        shares.extend(float(held[index][row]) / query_weight for index, row, _ in best)
+    return best
 
 
 def live_stats(postings: Postings, live: np.ndarray | None) -> tuple[int, float]:
