@@ -158,9 +158,12 @@ class TableMirror:
         norm = float(np.linalg.norm(query))
         query = query / norm if norm > 0 else query
         found: list[tuple[np.ndarray, np.ndarray, int]] = []
-        if before is not None and self._across[0] is not fragments:
-            self._across = (fragments, {})  # type: ignore[assignment]
-        across = self._across[1]
+        # One read of the pair: a search beside it on another list of blocks may replace it,
+        # and positions remembered for that list mean other blocks in this one.
+        remembered = self._across
+        if before is not None and remembered[0] is not fragments:
+            remembered = self._across = (fragments, {})  # type: ignore[assignment]
+        across = remembered[1]
         masks = [fragment.mask(where) for fragment in fragments]
         for index, fragment in enumerate(fragments):
             rows = np.flatnonzero(masks[index])

@@ -388,9 +388,10 @@ def _offsets(addresses: pa.ChunkedArray | pa.Array) -> np.ndarray:
 
 def _hashable(value: Any) -> bool:
     try:
-        return hash(value) is not None
+        hash(value)
     except TypeError:
         return False
+    return True
 
 
 def _scalar(value: Any, arrow_type: pa.DataType) -> pa.Scalar:

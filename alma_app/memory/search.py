@@ -66,16 +66,16 @@ class HybridSearch:
         now = utcnow()
         ids = list(merged)  # merge order: it breaks ties
         ordered = [rows[memory_id] for memory_id in ids]
+        half_life = self.repo.settings.decay.half_life
         values = totals(
             ordered,
             np.fromiter((relevance[memory_id] for memory_id in ids), float, len(ids)),
             now,
-            self.repo.settings.decay.half_life,
+            half_life,
             weights,
         )
         best_first = np.argsort(-values, kind="stable").tolist()
         picked = self._picked(best_first, [row["type"] for row in ordered], limit, per_type)
-        half_life = self.repo.settings.decay.half_life
         ranked = [  # views only of the candidates returned
             (
                 CandidateView.of(ordered[i], now, half_life(ordered[i]["type"])),
