@@ -91,6 +91,11 @@ class Embedder(Protocol):
         ...
 
 
+# An embedder may also have `knows(text) -> bool`: whether embed([text]) returns at once (its
+# vector is cached). The hybrid fetch then runs the word search after the vector search instead
+# of beside an embedding that takes no time (alma_app/memory/hybrid.py).
+
+
 class MiniLMEmbedder:
     """sentence-transformers all-MiniLM-L6-v2 on the CPU, from the locally installed weights."""
 
@@ -193,6 +198,11 @@ class MiniLMEmbedder:
 
         return torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.precision == "bfloat16")
 
+    def knows(self, text: str) -> bool:
+        """Whether embed([text]) returns at once, from the cache."""
+        with self._cache_lock:
+            return text in self._cache
+
     def _embed_one(self, text: str) -> np.ndarray:
         """Single texts (queries) are cached: agents repeat the same task texts."""
         with self._cache_lock:
@@ -276,6 +286,10 @@ class HashingEmbedder:
 
     def __init__(self, dim: int = MINILM_DIM) -> None:
         self.dim = dim
+
+    def knows(self, text: str) -> bool:
+        """Always: hashing a text takes microseconds, nothing a search could overlap."""
+        return True
 
     def embed(self, texts: list[str]) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)

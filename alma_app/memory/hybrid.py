@@ -94,18 +94,17 @@ def fetch(
         overfetch=LEXICAL_OVERFETCH,
         matched=mode == "hybrid",
     )
+    # A query whose embedding is at hand (cached) leaves nothing for the word search to overlap:
+    # it runs here, after the vector search. Beside it, every numpy call that lets go of the GIL
+    # would hand it to the word search's Python for up to 5 ms.
+    knows = getattr(embedder, "knows", None)  # optional: whether embed([text]) returns at once
+    inline = mode == "lexical" or (mode == "hybrid" and knows is not None and knows(query))
     with store_errors():
-        if mode in ("hybrid", "lexical"):
+        if mode == "hybrid" and not inline:
             pending = _LEXICAL_POOL.submit(lexical)
         try:
             if mode in ("hybrid", "vector"):
                 vector = embedder.embed([query])[0]
-                # A cached embedding returns before the word search even started: then it runs
-                # here, after the vector search. Beside it, every numpy call that lets go of
-                # the GIL would hand it to the word search's Python for up to 5 ms.
-                inline = pending is not None and pending.cancel()
-                if inline:
-                    pending = None
                 vector_rows = store.vector_search(
                     table,
                     vector,
@@ -114,8 +113,8 @@ def fetch(
                     columns=list(columns),
                     preceding=preceding,
                 )
-                if inline:
-                    text_rows = lexical()
+            if inline:
+                text_rows = lexical()
         finally:
             if pending is not None:
                 text_rows = pending.result()

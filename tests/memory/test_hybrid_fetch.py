@@ -20,6 +20,9 @@ class FirstTimeSlow:
         self.inner, self.seen = inner, set()
         self.dim = inner.dim
 
+    def knows(self, text: str) -> bool:
+        return text in self.seen
+
     def embed(self, texts: list[str]) -> np.ndarray:
         if any(t not in self.seen for t in texts):
             time.sleep(0.05)
