@@ -3,6 +3,9 @@
 The cache key holds the memories table's version, so any write makes every older entry
 unreachable. It keeps each answer pickled: callers may edit what they get, a hit unpickles a
 fresh copy, and a miss hands out the slice it ranked (one pickling, not a copy and a pickling).
+An answer is kept the second time its question is asked at a version: in an agent's loop
+(retrieve, do the task, learn) the learn moves the version, so most questions are asked once,
+and pickling each answer for a reuse that never came was ~0.3 ms of every retrieve.
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ class Retriever:
         self.scope = scope
         self.usage = usage
         self._cache: OrderedDict[tuple, bytes] = OrderedDict()
+        self._asked: OrderedDict[tuple, None] = OrderedDict()  # keys asked once, not yet kept
         self._cache_lock = threading.Lock()
 
     def retrieve(
@@ -67,16 +71,27 @@ class Retriever:
                 cached = self._cache.get(key)
             if cached is None:
                 result = self._rank(task, agent, top_k, user_id)
-                frozen = pickle.dumps(result, pickle.HIGHEST_PROTOCOL)
-                with self._cache_lock:
-                    self._cache[key] = frozen
-                    while len(self._cache) > CACHE_SIZE:
-                        self._cache.popitem(last=False)
+                self._keep(key, result)
             else:
                 result = pickle.loads(cached)  # a copy that shares nothing with the cache
         self.usage.record(agent, [m.id for m in result.all()])
         result.retrieval_time_ms = (time.perf_counter() - started) * 1000
         return result
+
+    def _keep(self, key: tuple, result: MemorySlice) -> None:
+        """Cache the answer if its question was asked before at this version."""
+        with self._cache_lock:
+            if key not in self._asked:  # the first time: only remember that it was asked
+                self._asked[key] = None
+                while len(self._asked) > CACHE_SIZE:
+                    self._asked.popitem(last=False)
+                return
+            del self._asked[key]
+        frozen = pickle.dumps(result, pickle.HIGHEST_PROTOCOL)
+        with self._cache_lock:
+            self._cache[key] = frozen
+            while len(self._cache) > CACHE_SIZE:
+                self._cache.popitem(last=False)
 
     def _rank(self, task: str, agent: str, top_k: int, user_id: str | None) -> MemorySlice:
         where = self.scope.visibility(agent, user_id)

@@ -138,6 +138,23 @@ def test_editing_what_retrieve_returned_changes_no_later_answer(alma):
     assert [m.fact for m in third.domain_knowledge] == ["Login uses OAuth 2.0 tokens"]  # type: ignore[attr-defined]
 
 
+def test_retrieve_keeps_an_answer_once_its_question_comes_back(alma, monkeypatch):
+    """A question asked once at a version is not cached (an agent's learn moves the version
+    before it could be reused); asked again, its answer is kept and the next ask is served
+    from the cache; any write starts over."""
+    alma.add_domain_knowledge("helena", "testing_strategies", "Login uses OAuth 2.0 tokens")
+    retriever = alma.memory.retriever
+    ranked = []
+    rank = retriever._rank
+    monkeypatch.setattr(retriever, "_rank", lambda *a: ranked.append(a[0]) or rank(*a))
+    for _ in range(4):
+        alma.retrieve("how does login work", agent="helena")
+    assert len(ranked) == 2
+    alma.add_domain_knowledge("helena", "testing_strategies", "Sessions expire after an hour")
+    alma.retrieve("how does login work", agent="helena")
+    assert len(ranked) == 3
+
+
 def test_domain_knowledge_obeys_the_agents_scope(alma):
     with pytest.raises(ScopeViolation) as info:
         alma.add_domain_knowledge("helena", "backend_logic", "orders are sharded by region")
