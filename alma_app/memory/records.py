@@ -104,15 +104,23 @@ def to_row(memory: Memory, vector: Any, task_vector: bytes | None = None) -> dic
     }
 
 
+# Each memory class's fields, and whether each holds a time (stored as an ISO string): read once,
+# not per row (a retrieve hydrates up to ~30 memories).
+_FIELD_IS_TIME = {
+    cls: {f.name: "datetime" in str(f.type) for f in fields(cls)} for cls in MEMORY_CLASSES.values()
+}
+
+
 def from_row(row: dict[str, Any]) -> Memory:
     cls = MEMORY_CLASSES[row["type"]]
     payload = json.loads(row.get("payload") or "{}")
     kwargs: dict[str, Any] = {}
-    known = {f.name: f for f in fields(cls)}
+    known = _FIELD_IS_TIME[cls]
     for name, value in payload.items():
-        if name not in known:
+        is_time = known.get(name)
+        if is_time is None:
             continue  # a field from a newer version: ignore rather than fail to read
-        if isinstance(value, str) and "datetime" in str(known[name].type):
+        if is_time and isinstance(value, str):
             value = _parse_time(value)
         kwargs[name] = value
     return cls(
