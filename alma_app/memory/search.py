@@ -145,12 +145,23 @@ def contextual_relevance(
     relevance = {k: scoring.relevance(c, best_bm25, weights) for k, c in merged.items()}
     if context_weight <= 0:
         return relevance
-    written: list[context_boost.Written] = []
+    ids, owners, at = [], [], []
     for memory_id in merged:
         row = rows[memory_id]
-        owner, at = row.get("agent"), row.get("created_at")
-        if owner and at is not None:
-            written.append(context_boost.Written(owner, at, memory_id))
-    return context_boost.boost(
-        relevance, written, weight=context_weight, window_s=weights.context_window_s
+        owner, written = row.get("agent"), row.get("created_at")
+        if owner and written is not None:
+            ids.append(memory_id)
+            owners.append(owner)
+            at.append(written.timestamp())
+    if len(ids) < 2:
+        return relevance
+    raised = context_boost.lifted(
+        np.fromiter((relevance[i] for i in ids), np.float64, len(ids)),
+        owners,
+        np.rint(np.array(at) * 1e6).astype(np.int64),
+        ids,
+        weight=context_weight,
+        window_s=weights.context_window_s,
     )
+    relevance.update(zip(ids, raised.tolist(), strict=True))
+    return relevance
