@@ -164,9 +164,10 @@ class TableMirror:
         if before is not None and remembered[0] is not fragments:
             remembered = self._across = (fragments, {})  # type: ignore[assignment]
         across = remembered[1]
-        masks = [fragment.mask(where) for fragment in fragments]
+        passing = [fragment.passing(where) for fragment in fragments]
+        masks = [mask for mask, _ in passing]
         for index, fragment in enumerate(fragments):
-            rows = np.flatnonzero(masks[index])
+            rows = passing[index][1]
             if rows.size == 0:
                 continue
             low, high = int(rows[0]), int(rows[-1]) + 1

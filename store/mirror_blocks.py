@@ -29,7 +29,7 @@ import pyarrow.compute as pc
 from . import bm25, mirror_fill
 from .filters import And, Eq, Filter, HasAny, In, Or, Range
 
-MASK_CACHE = 32  # filters remembered per block (one per agent view, typically)
+MASK_CACHE = 128  # filters remembered per block (an agent's view and its advice searches' ones)
 MISSING = object()  # a value not yet converted to Python
 MAX_BLOCK_ROWS = 32768  # merging stops here: bigger blocks would cost more to copy than to search
 # Blocks up to this size convert whole columns to Python at first search (~1 s at most, once);
@@ -62,6 +62,9 @@ class Block:
     live: np.ndarray | None = None  # rows deleted since loading are False
     _codes: dict[str, tuple[np.ndarray, dict[Any, int]]] = field(default_factory=dict)
     _masks: dict[Filter, np.ndarray] = field(default_factory=dict)
+    # the masks with `live` applied and their rows, for this Block object only (not shared by
+    # with_parts: a deletion makes a new one)
+    _passing: dict[Filter | None, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
     _ids: dict[str, int] | None = None
     _lexical: dict[str, bm25.Postings] = field(default_factory=dict)  # by text column
     _values: dict[str, tuple[list[Any], bool]] = field(default_factory=dict)
@@ -175,16 +178,45 @@ class Block:
 
     def mask(self, where: Filter | None) -> np.ndarray:
         """Rows that are live and pass the filter."""
+        return self.passing(where)[0]
+
+    def passing(self, where: Filter | None) -> tuple[np.ndarray, np.ndarray]:
+        """The mask of rows that are live and pass the filter, and those rows' positions: a
+        search reads both, and at 100k rows finding the positions was ~0.1 ms per search."""
+        hit = self._passing.get(where)
+        if hit is not None:
+            return hit
         if where is None:
-            return np.ones(self.num_rows, dtype=bool) if self.live is None else self.live
-        cached = self._masks.get(where)
+            mask = np.ones(self.num_rows, dtype=bool) if self.live is None else self.live
+        else:
+            cached = self._data_mask(where)
+            mask = cached if self.live is None else cached & self.live
+        rows = np.flatnonzero(mask).astype(np.int32)  # half the memory of int64
+        mask.flags.writeable = rows.flags.writeable = False  # shared by every search
+        hit = (mask, rows)
+        with self._lock:
+            if len(self._passing) >= MASK_CACHE:
+                self._passing.pop(next(iter(self._passing)))
+            self._passing[where] = hit
+        return hit
+
+    def _data_mask(self, flt: Filter, parts: bool = True) -> np.ndarray:
+        """The filter's mask over the data (`live` not applied), cached. An And's parts are
+        cached too: focus's advice search is the scope AND two more parts, one filter per agent
+        and task type, and recomputing the scope each time it fell out of the cache was ~1.7 ms
+        at 100k rows."""
+        cached = self._masks.get(flt)
         if cached is None:
-            cached = self._evaluate(where)
+            if parts and isinstance(flt, And):
+                cached = np.logical_and.reduce([self._data_mask(p, False) for p in flt.parts])
+            else:
+                cached = self._evaluate(flt)
+            cached.flags.writeable = False
             with self._lock:
                 if len(self._masks) >= MASK_CACHE:
                     self._masks.pop(next(iter(self._masks)))
-                self._masks[where] = cached
-        return cached if self.live is None else cached & self.live
+                self._masks[flt] = cached
+        return cached
 
     def _evaluate(self, flt: Filter) -> np.ndarray:
         if isinstance(flt, And):
