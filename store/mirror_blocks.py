@@ -26,18 +26,15 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from . import bm25, mirror_fill
-from .filters import And, Eq, Filter, HasAny, In, Or, Range
+from . import bm25, mirror_fill, mirror_masks
+from .filters import And, Filter
+from .mirror_masks import Unsupported
 
 MASK_CACHE = 128  # filters remembered per block (an agent's view and its advice searches' ones)
 MISSING = object()  # a value not yet converted to Python
 MAX_BLOCK_ROWS = 32768  # merging stops here: bigger blocks would cost more to copy than to search
 # Blocks up to this size convert whole columns to Python at first search (~1 s at most, once);
 WHOLE_COLUMNS = MAX_BLOCK_ROWS  # bigger ones (written or compacted whole) only the rows read
-
-
-class Unsupported(Exception):
-    """The copy cannot answer this request exactly; use LanceDB's search."""
 
 
 @dataclass(frozen=True)
@@ -210,7 +207,7 @@ class Block:
             if parts and isinstance(flt, And):
                 cached = np.logical_and.reduce([self._data_mask(p, False) for p in flt.parts])
             else:
-                cached = self._evaluate(flt)
+                cached = mirror_masks.evaluate(self, flt)
             cached.flags.writeable = False
             with self._lock:
                 if len(self._masks) >= MASK_CACHE:
@@ -218,48 +215,7 @@ class Block:
                 self._masks[flt] = cached
         return cached
 
-    def _evaluate(self, flt: Filter) -> np.ndarray:
-        if isinstance(flt, And):
-            out = np.ones(self.num_rows, dtype=bool)
-            for part in flt.parts:
-                out &= self._evaluate(part)
-            return out
-        if isinstance(flt, Or):
-            out = np.zeros(self.num_rows, dtype=bool)
-            for part in flt.parts:
-                out |= self._evaluate(part)
-            return out
-        if isinstance(flt, Eq | In):
-            values = (flt.value,) if isinstance(flt, Eq) else flt.values
-            codes, lookup = self.coded(flt.column)
-            wanted = [lookup[v] for v in values if _hashable(v) and v in lookup]
-            if not wanted:
-                return np.zeros(self.num_rows, dtype=bool)
-            if len(wanted) == 1:
-                return codes == wanted[0]
-            return np.isin(codes, np.asarray(wanted, dtype=codes.dtype))
-        if isinstance(flt, HasAny):
-            column = self._column(flt.column)
-            if not pa.types.is_list(column.type):
-                raise Unsupported(f"{flt.column} is not a list column")
-            out = np.zeros(self.num_rows, dtype=bool)
-            flat = pc.list_flatten(column)
-            if len(flat):
-                hit = pc.is_in(flat, value_set=pa.array(list(flt.values), type=flat.type))
-                parents = pc.list_parent_indices(column).to_numpy()
-                out[parents[hit.fill_null(False).to_numpy(zero_copy_only=False)]] = True
-            return out
-        if isinstance(flt, Range):
-            column = self._column(flt.column)
-            result = pa.array(np.ones(self.num_rows, dtype=bool))
-            if flt.low is not None:
-                result = pc.and_(result, pc.greater_equal(column, _scalar(flt.low, column.type)))
-            if flt.high is not None:
-                result = pc.and_(result, pc.less_equal(column, _scalar(flt.high, column.type)))
-            return result.fill_null(False).to_numpy(zero_copy_only=False)
-        raise Unsupported(f"filter {type(flt).__name__} is not evaluated in memory")
-
-    def _column(self, name: str) -> pa.Array:
+    def column(self, name: str) -> pa.Array:
         if name not in self.data.column_names:
             raise Unsupported(f"no column {name!r}")
         return self.data.column(name).combine_chunks()
@@ -268,7 +224,7 @@ class Block:
         """Dictionary codes of a column (nulls get -1), computed once per block."""
         hit = self._codes.get(name)
         if hit is None:
-            column = self._column(name)
+            column = self.column(name)
             if pa.types.is_list(column.type):
                 raise Unsupported(f"{name} is a list column")
             encoded = pc.dictionary_encode(column)
@@ -416,18 +372,3 @@ def _offsets(addresses: pa.ChunkedArray | pa.Array) -> np.ndarray:
     """Row offsets within a fragment from Lance row addresses (fragment id << 32 | offset)."""
     values = np.asarray(addresses.to_numpy(), dtype=np.uint64)
     return (values & np.uint64(0xFFFFFFFF)).astype(np.int64)
-
-
-def _hashable(value: Any) -> bool:
-    try:
-        hash(value)
-    except TypeError:
-        return False
-    return True
-
-
-def _scalar(value: Any, arrow_type: pa.DataType) -> pa.Scalar:
-    try:
-        return pa.scalar(value, type=arrow_type)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError) as exc:
-        raise Unsupported(f"cannot compare {arrow_type} with {value!r}") from exc
