@@ -108,3 +108,66 @@ def test_a_batch_of_mixed_lengths_keeps_the_callers_order(minilm):
     assert together.shape == (len(texts), minilm.dim)
     assert np.allclose(together[:4], alone, atol=1e-4)
     assert np.allclose(together[4:8], alone, atol=1e-4)
+
+
+def test_a_text_asked_for_by_two_threads_at_once_is_embedded_once(monkeypatch):
+    """retrieve starts a question's embedding in a worker while it checks its cache; the search
+    that then asks for the same text waits for that embedding instead of computing it again."""
+    import threading
+    import time
+
+    embedder = MiniLMEmbedder(backend="torch")
+    computed: list[str] = []
+
+    def slow_forward(text: str) -> np.ndarray:
+        computed.append(text)
+        time.sleep(0.05)
+        return np.full(embedder.dim, len(computed), dtype=np.float32)
+
+    monkeypatch.setattr(embedder, "_forward_one", slow_forward)
+    assert not embedder.knows("which selector is stable?")
+    results: list[np.ndarray] = []
+    workers = [
+        threading.Thread(
+            target=lambda: results.append(embedder.embed(["which selector is stable?"]))
+        )
+        for _ in range(3)
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert computed == ["which selector is stable?"]
+    assert all(np.array_equal(r, results[0]) for r in results)
+    assert embedder.knows("which selector is stable?")
+
+
+def test_an_embedding_that_fails_is_retried_by_the_thread_that_waited(monkeypatch):
+    import threading
+    import time
+
+    embedder = MiniLMEmbedder(backend="torch")
+    calls: list[int] = []
+
+    def failing_then_working(text: str) -> np.ndarray:
+        calls.append(1)
+        time.sleep(0.05)
+        if len(calls) == 1:
+            raise RuntimeError("the model failed once")
+        return np.ones(embedder.dim, dtype=np.float32)
+
+    monkeypatch.setattr(embedder, "_forward_one", failing_then_working)
+    errors: list[Exception] = []
+
+    def first() -> None:
+        try:
+            embedder.embed(["a task"])
+        except RuntimeError as exc:
+            errors.append(exc)
+
+    failing = threading.Thread(target=first)
+    failing.start()
+    time.sleep(0.01)
+    assert embedder.embed(["a task"]).shape == (1, embedder.dim)  # waited, then embedded itself
+    failing.join()
+    assert len(errors) == 1 and len(calls) == 2
