@@ -12,6 +12,8 @@ import pyarrow.compute as pc
 
 from .filters import And, Eq, Filter, HasAny, In, Or, Range
 
+SMALL_BLOCK = 256  # store/mirror_blocks.py's: evaluated over Python values up to this many rows
+
 if TYPE_CHECKING:
     from .mirror_blocks import Block
 
@@ -42,9 +44,16 @@ def evaluate(block: Block, flt: Filter) -> np.ndarray:
             return codes == wanted[0]
         return np.isin(codes, np.asarray(wanted, dtype=codes.dtype))
     if isinstance(flt, HasAny):
-        column = block.column(flt.column)
+        column = block.column(flt.column, whole=block.num_rows > SMALL_BLOCK)
         if not pa.types.is_list(column.type):
             raise Unsupported(f"{flt.column} is not a list column")
+        if block.num_rows <= SMALL_BLOCK:
+            wanted = set(flt.values)
+            return np.fromiter(
+                (bool(items) and not wanted.isdisjoint(items) for items in column.to_pylist()),
+                bool,
+                block.num_rows,
+            )
         out = np.zeros(block.num_rows, dtype=bool)
         flat = pc.list_flatten(column)
         if len(flat):
