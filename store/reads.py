@@ -228,10 +228,19 @@ class TableReads:
             query = query.select([*columns, "_score"])
         return query.to_arrow().to_pylist()[:limit]
 
-    def warm(self, table: str) -> None:
-        """Move the table's mirror to its latest version now (beside other work, such as the
-        embedding a write computes before its near-duplicate search); a no-op without one."""
-        self._mirrored(table)
+    def warm(self, table: str, filters: Sequence[Filter] = ()) -> None:
+        """Move the table's mirror to its latest version now, and prepare the masks of
+        `filters` there (beside other work, such as the embedding a write computes before its
+        near-duplicate search); a no-op without a mirror."""
+        mirrored = self._mirrored(table)
+        if mirrored is None:
+            return
+        for block in mirrored[1]:
+            for where in filters:
+                try:
+                    block.passing(where)
+                except Unsupported:
+                    return  # the search will fall back to LanceDB and say why
 
     def _clause(self, table: str, where: Filter | None) -> str | None:
         """The filter's LanceDB `where` string, remembered: an agent's searches repeat the same

@@ -55,13 +55,14 @@ class Writer:
     def remember(self, memory: M, owner: st.Filter, actor: str) -> M:
         """Store, reinforce, supersede or flag (see the module docstring); returns the memory
         that holds the caller's words, with its write_result set."""
+        related = self._related_filter(memory, owner)
         with store_errors():
-            warming = _WARM_POOL.submit(self.repo.store.warm, "memories")
+            warming = _WARM_POOL.submit(self.repo.store.warm, "memories", [related])
             try:
                 vector = self.repo.embed([memory])[0]
             finally:
                 warming.result()
-        compared = self._related(memory, vector, owner)
+        compared = self._related(memory, vector, related)
         restated = next((m for m, v in compared if v.kind == "restatement"), None)
         if restated is not None:
             return cast(M, self._reinforce(restated, memory, actor))
@@ -92,12 +93,9 @@ class Writer:
             memory.write_result = "contradiction_flagged"
         return memory
 
-    def _related(
-        self, memory: Memory, vector: np.ndarray, owner: st.Filter
-    ) -> list[tuple[Memory, novelty.Verdict]]:
-        """The owner's live memories of this type similar enough to compare, most similar first."""
-        threshold = self.repo.settings.related_similarity
-        where = st.And(
+    def _related_filter(self, memory: Memory, owner: st.Filter) -> st.Filter:
+        """The owner's live memories of this memory's type: those a write is compared with."""
+        return st.And(
             (
                 st.Eq("project_id", self.repo.settings.project_id),
                 st.Eq("type", memory.TYPE),
@@ -105,6 +103,13 @@ class Writer:
                 owner,
             )
         )
+
+    def _related(
+        self, memory: Memory, vector: np.ndarray, where: st.Filter
+    ) -> list[tuple[Memory, novelty.Verdict]]:
+        """The memories passing `where` (_related_filter) similar enough to compare, most
+        similar first."""
+        threshold = self.repo.settings.related_similarity
         with store_errors():
             # Only ids and distances: whole rows are read in the rare near-duplicate case.
             hits = self.repo.store.vector_search(

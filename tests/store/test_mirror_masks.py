@@ -56,3 +56,27 @@ def test_python_and_arrow_evaluation_pass_the_same_rows(flt, monkeypatch):
     arrow = block().passing(flt)[0]
     assert small.tolist() == arrow.tolist()
     assert small.any() or flt == st.Eq("agent", "nobody")
+
+
+def test_warm_prepares_a_filters_masks_so_the_search_after_it_evaluates_nothing(
+    tmp_path, monkeypatch
+):
+    """A write warms the mirror beside its embedding with the filter of its near-duplicate
+    search: the new row's block gets that filter's mask there, not in the search after."""
+    from alma_app.tables import TABLES
+    from tests.store.test_contract import DIM, memory_row
+
+    store = st.open_store(str(tmp_path / "store"), vector_dim=DIM, tables=TABLES)
+    store.add("memories", [memory_row(0), memory_row(1)])
+    store.add("memories", [memory_row(2)])
+    where = st.And((st.Eq("status", "approved"), st.In("type", ("domain_knowledge", "outcome"))))
+    store.warm("memories", [where])
+    evaluated: list[object] = []
+    evaluate = mirror_masks.evaluate
+    monkeypatch.setattr(
+        mirror_masks, "evaluate", lambda b, f: evaluated.append(f) or evaluate(b, f)
+    )
+    hits = store.vector_search("memories", np.ones(DIM, np.float32), where=where, limit=5)
+    assert hits and evaluated == []
+    store.vector_search("memories", np.ones(DIM, np.float32), where=st.Eq("agent", "x"), limit=5)
+    assert evaluated  # a filter nobody warmed is evaluated by its search
