@@ -14,7 +14,9 @@ the BM25 hit's strength: relative to the query's best hit and damped when the sc
 low (bm25 / (bm25 + saturation)), weighted by lexical_weight.
 
 HybridSearch then lifts a candidate's relevance by its neighbours'
-(alma_app/memory/context_boost.py).
+(alma_app/memory/context_boost.py), and lowers a memory that only asks (`asks`): a question
+told earlier ("Where did you adopt him?") is worded like the query that looks for its answer,
+and would take the answer's place.
 
 A memory superseded by a newer version of the same statement (alma_app.memory.writes) keeps
 its components, but its total is multiplied by SUPERSEDED_FACTOR, so the newer one ranks first
@@ -86,6 +88,12 @@ def merge_hits(
     return {
         k: c for k, c in out.items() if c.lexical_rank is not None or c.similarity >= min_similarity
     }
+
+
+def asks(text: str | None) -> bool:
+    """Whether a memory's text is a question (ends with a question mark): it says what was
+    asked, not what the answer was, so in hybrid ranking it holds less (question_discount)."""
+    return bool(text) and text.rstrip().endswith(("?", "？"))  # type: ignore[union-attr]
 
 
 def lexical_strength(bm25: float, best_bm25: float, saturation: float) -> float:
