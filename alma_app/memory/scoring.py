@@ -35,6 +35,7 @@ from alma_app.config import RetrievalWeights
 from alma_app.memory.types import ScoreBreakdown
 
 SUPERSEDED_FACTOR = 0.8
+QUESTION_MARKS = frozenset("?？")  # ASCII and full-width
 
 
 @dataclass
@@ -93,7 +94,12 @@ def merge_hits(
 def asks(text: str | None) -> bool:
     """Whether a memory's text is a question (ends with a question mark): it says what was
     asked, not what the answer was, so in hybrid ranking it holds less (question_discount)."""
-    return bool(text) and text.rstrip().endswith(("?", "？"))  # type: ignore[union-attr]
+    if not text:
+        return False
+    last = text[-1]  # a search checks every candidate: no copy of the text unless it must
+    if last.isspace():
+        last = text.rstrip()[-1:]
+    return last in QUESTION_MARKS
 
 
 def lexical_strength(bm25: float, best_bm25: float, saturation: float) -> float:
