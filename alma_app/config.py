@@ -79,6 +79,10 @@ class RetrievalWeights:
     # its similarity is the best of its own and that of its vector joined by this share of the
     # predecessor's (store/preceding.py; the search mirror only). 0 turns it off.
     preceding_weight: float = 1.0
+    # A memory that asks (its text ends with a question mark) holds a question, not its answer:
+    # in hybrid ranking its relevance is multiplied by 1 - this (alma_app/memory/scoring.py
+    # asks). 0 turns it off.
+    question_discount: float = 0.15
 
 
 @dataclass(frozen=True)
@@ -300,6 +304,8 @@ def _parse_section(cls: type, values: Any, source: str | None, section: str) -> 
         if not math.isfinite(float(value)) or float(value) < 0:
             raise ConfigError("must be a finite number >= 0", path=source, key=f"{section}.{key}")
         parsed[key] = int(value) if key == "candidates" else float(value)
+    if section == "retrieval" and parsed.get("question_discount", 0.0) > 1:
+        raise ConfigError("must be at most 1", path=source, key="retrieval.question_discount")
     if section == "decay" and any(v == 0 for k, v in parsed.items() if k != "forget_threshold"):
         raise ConfigError("half-lives must be greater than 0", path=source, key=section)
     return cls(**parsed)

@@ -2,11 +2,11 @@
 
 A fusion idea measured through benchmarks/locomo.py costs a full ingest and 954 retrieves per
 try. This script runs the product's own hybrid fetch (alma_app.memory.hybrid.fetch) once per
-question and saves what it returned (each candidate's similarity, BM25 score, word share, ranks
-and write time), the query vector, and every memory's vector in write order. `replay` then ranks
-those candidates with the product's own relevance and neighbouring-context code
-(alma_app.memory.search.contextual_relevance) and checks, question by question, that its top 5
-is what retrieve(top_k=5) returned; variants plug in as functions of the same inputs.
+question and saves what it returned (each candidate's similarity, BM25 score, word share, ranks,
+write time and whether it asks), the query vector, and every memory's vector in write order.
+`replay` then ranks those candidates with the product's own relevance, neighbouring-context and
+question-discount code (alma_app.memory.search) and checks, question by question, that its top
+5 is what retrieve(top_k=5) returned; variants plug in as functions of the same inputs.
 
     .venv/bin/python benchmarks/locomo_replay.py dump PATH/locomo10.json OUT.pkl
     .venv/bin/python benchmarks/locomo_replay.py replay OUT.pkl
@@ -35,8 +35,13 @@ sys.path.insert(0, str(ROOT))
 
 from alma_app import ALMA, MiniLMEmbedder  # noqa: E402
 from alma_app.config import RetrievalWeights  # noqa: E402
-from alma_app.memory import hybrid  # noqa: E402
-from alma_app.memory.search import SCORE_COLUMNS, contextual_relevance, preceding  # noqa: E402
+from alma_app.memory import hybrid, scoring  # noqa: E402
+from alma_app.memory.search import (  # noqa: E402
+    SCORE_COLUMNS,
+    contextual_relevance,
+    discount_questions,
+    preceding,
+)
 from alma_app.types import DomainKnowledge  # noqa: E402
 from benchmarks.locomo import CATEGORIES, DOMAIN, load  # noqa: E402
 
@@ -85,6 +90,7 @@ def capture(
                 "gold": gold,
                 "merged": hits.merged,
                 "written": {k: (r["agent"], r["created_at"]) for k, r in hits.rows.items()},
+                "asks": {k for k, r in hits.rows.items() if scoring.asks(r.get("text"))},
                 "best_bm25": hits.best_bm25,
                 "query": np.asarray(alma.embedder.embed([text])[0], np.float32),
                 "retrieved": [m.id for m in alma.retrieve(text, agent, top_k=5).all()],
@@ -102,9 +108,15 @@ def capture(
 
 
 def product(conv: dict, q: dict, weights: RetrievalWeights) -> list[str]:
-    """The product's ranking: fused relevance raised by the neighbours', merge order on ties."""
-    rows = {k: {"agent": a, "created_at": at} for k, (a, at) in q["written"].items()}
+    """The product's ranking: fused relevance raised by the neighbours', a memory that asks
+    discounted, merge order on ties."""
+    asks = q.get("asks", set())
+    rows = {
+        k: {"agent": a, "created_at": at, "text": "?" if k in asks else ""}
+        for k, (a, at) in q["written"].items()
+    }
     rel = contextual_relevance(q["merged"], rows, q["best_bm25"], weights, weights.context_weight)
+    discount_questions(rel, rows, weights.question_discount)
     return sorted(rel, key=lambda k: -round(rel[k], 6))
 
 

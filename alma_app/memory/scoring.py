@@ -14,7 +14,9 @@ the BM25 hit's strength: relative to the query's best hit and damped when the sc
 low (bm25 / (bm25 + saturation)), weighted by lexical_weight.
 
 HybridSearch then lifts a candidate's relevance by its neighbours'
-(alma_app/memory/context_boost.py).
+(alma_app/memory/context_boost.py), and lowers a memory that only asks (`asks`): a question
+told earlier ("Where did you adopt him?") is worded like the query that looks for its answer,
+and would take the answer's place.
 
 A memory superseded by a newer version of the same statement (alma_app.memory.writes) keeps
 its components, but its total is multiplied by SUPERSEDED_FACTOR, so the newer one ranks first
@@ -33,6 +35,7 @@ from alma_app.config import RetrievalWeights
 from alma_app.memory.types import ScoreBreakdown
 
 SUPERSEDED_FACTOR = 0.8
+QUESTION_MARKS = frozenset("?？")  # ASCII and full-width
 
 
 @dataclass
@@ -86,6 +89,17 @@ def merge_hits(
     return {
         k: c for k, c in out.items() if c.lexical_rank is not None or c.similarity >= min_similarity
     }
+
+
+def asks(text: str | None) -> bool:
+    """Whether a memory's text is a question (ends with a question mark): it says what was
+    asked, not what the answer was, so in hybrid ranking it holds less (question_discount)."""
+    if not text:
+        return False
+    last = text[-1]  # a search checks every candidate: no copy of the text unless it must
+    if last.isspace():
+        last = text.rstrip()[-1:]
+    return last in QUESTION_MARKS
 
 
 def lexical_strength(bm25: float, best_bm25: float, saturation: float) -> float:
