@@ -93,9 +93,7 @@ class Embedder(Protocol):
 
 # An embedder may also have `knows(text) -> bool`: whether embed([text]) returns at once (its
 # vector is cached). The hybrid fetch then runs the word search after the vector search instead
-# of beside an embedding that takes no time (alma_app/memory/hybrid.py), and retrieve starts a
-# query's embedding early, in a worker thread, when it is not known: an embedder with `knows`
-# embeds a text once even when two threads ask for it at the same time.
+# of beside an embedding that takes no time (alma_app/memory/hybrid.py).
 
 
 class MiniLMEmbedder:
@@ -118,7 +116,6 @@ class MiniLMEmbedder:
         self.precision = "float32" if self.backend == "onnx" else resolve_precision(precision)
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_lock = threading.Lock()
-        self._running: dict[str, threading.Event] = {}  # texts being embedded now
 
     def load(self) -> None:
         """Load the backend now (first use otherwise does it)."""
@@ -207,35 +204,17 @@ class MiniLMEmbedder:
             return text in self._cache
 
     def _embed_one(self, text: str) -> np.ndarray:
-        """Single texts (queries) are cached: agents repeat the same task texts. A text already
-        being embedded by another thread is waited for, not embedded twice (retrieve starts
-        its query's embedding before the version check: alma_app/memory/retrieve.py)."""
+        """Single texts (queries) are cached: agents repeat the same task texts."""
         with self._cache_lock:
             hit = self._cache.get(text)
             if hit is not None:
                 self._cache.move_to_end(text)
                 return hit
-            running = self._running.get(text)
-            if running is None:
-                running = self._running[text] = threading.Event()
-                mine = True
-            else:
-                mine = False
-        if not mine:
-            running.wait()
-            with self._cache_lock:
-                hit = self._cache.get(text)
-            return hit if hit is not None else self._embed_one(text)  # the other one failed
-        try:
-            vector = self._forward_one(text)
-            with self._cache_lock:
-                self._cache[text] = vector
-                if len(self._cache) > 2048:
-                    self._cache.popitem(last=False)
-        finally:
-            with self._cache_lock:
-                del self._running[text]
-            running.set()
+        vector = self._forward_one(text)
+        with self._cache_lock:
+            self._cache[text] = vector
+            if len(self._cache) > 2048:
+                self._cache.popitem(last=False)
         return vector
 
     def _forward_one(self, text: str) -> np.ndarray:

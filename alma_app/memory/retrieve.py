@@ -14,7 +14,6 @@ import pickle
 import threading
 import time
 from collections import OrderedDict
-from concurrent.futures import ThreadPoolExecutor
 
 from alma_app.checks import check_limit, check_text
 from alma_app.errors import store_errors
@@ -35,8 +34,6 @@ SLICE_FIELDS = {
     "anti_pattern": "anti_patterns",
 }
 CACHE_SIZE = 512
-# Embeds a question while retrieve checks the version and its cache (alma_app/embeddings.py).
-_EARLY_EMBEDDING = ThreadPoolExecutor(max_workers=2, thread_name_prefix="alma-embed")
 
 
 class Retriever:
@@ -67,7 +64,6 @@ class Retriever:
         check_limit("top_k", top_k, 1, 100)
         if user_id is not None:
             check_text("user_id", user_id)
-        self._embed_early(task)
         with self.repo.store.snapshot():  # one version check; every read from that version
             version = self.repo.version()
             key = (version, task, agent, top_k, user_id)
@@ -81,15 +77,6 @@ class Retriever:
         self.usage.record(agent, [m.id for m in result.all()])
         result.retrieval_time_ms = (time.perf_counter() - started) * 1000
         return result
-
-    def _embed_early(self, task: str) -> None:
-        """Start embedding the question beside the version check and the cache lookup (~0.3
-        ms at 10k memories): on a miss it is the first thing the ranking waits for, and a
-        question the cache holds was embedded before, so this embeds nothing then."""
-        embedder = self.repo.embedder
-        knows = getattr(embedder, "knows", None)
-        if knows is not None and not knows(task):
-            _EARLY_EMBEDDING.submit(embedder.embed, [task])
 
     def _keep(self, key: tuple, result: MemorySlice) -> None:
         """Cache the answer if its question was asked before at this version."""
