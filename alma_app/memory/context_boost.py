@@ -17,8 +17,7 @@ in numpy: `lifted`, which every search calls) and testable without a store.
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
-from datetime import datetime, timedelta
-from itertools import pairwise
+from datetime import datetime
 from typing import NamedTuple
 
 import numpy as np
@@ -36,9 +35,10 @@ class Written(NamedTuple):
 def neighbours(written: list[Written], window_s: float) -> dict[str, list[str]]:
     """Each candidate's adjacent candidates: same owner, consecutive in time, within window_s."""
     out: dict[str, list[str]] = {w.id: [] for w in written}
-    for before, after in _adjacent(written, window_s):
-        out[before.id].append(after.id)
-        out[after.id].append(before.id)
+    owners, at_us, ids = _columns(written)
+    for before, after in zip(*_adjacent(owners, at_us, ids, window_s), strict=True):
+        out[ids[before]].append(ids[after])
+        out[ids[after]].append(ids[before])
     return out
 
 
@@ -49,12 +49,11 @@ def boost(
 
     With weight 0, or without neighbours, the values come back unchanged.
     """
-    written = [w for w in written if w.id in relevance]
-    ids = [w.id for w in written]
+    owners, at_us, ids = _columns([w for w in written if w.id in relevance])
     raised = lifted(
         np.array([relevance[i] for i in ids], dtype=np.float64),
-        [w.owner for w in written],
-        np.array([microseconds(w.at) for w in written], dtype=np.int64),
+        owners,
+        at_us,
         ids,
         weight=weight,
         window_s=window_s,
@@ -78,28 +77,34 @@ def lifted(
 ) -> np.ndarray:
     """boost() over arrays: each candidate's relevance, owner, write time in microseconds and id
     (which orders memories written at one instant, as sorting Written tuples does)."""
-    n = relevance.size
-    if weight <= 0 or window_s <= 0 or n < 2:
+    if weight <= 0 or window_s <= 0 or relevance.size < 2:
         return relevance.copy()
-    codes: dict[Hashable, int] = {}
-    owner = np.fromiter((codes.setdefault(o, len(codes)) for o in owners), np.int64, n)
-    order = np.lexsort((np.asarray(ids), at_us, owner))
-    gap = np.diff(at_us[order])
-    together = (owner[order][1:] == owner[order][:-1]) & (gap > 0)
-    together &= gap <= round(window_s * 1e6)
-    before, after = order[:-1][together], order[1:][together]
-    best = np.zeros(n)
+    before, after = _adjacent(owners, at_us, ids, window_s)
+    best = np.zeros(relevance.size)
     # each candidate is at most once the earlier and once the later of an adjacent pair
     best[before] = relevance[after]
     best[after] = np.maximum(best[after], relevance[before])
     return relevance + weight * best * (1.0 - relevance)
 
 
-def _adjacent(written: list[Written], window_s: float) -> list[tuple[Written, Written]]:
-    window = timedelta(seconds=window_s)
-    zero = timedelta(0)
-    return [
-        (before, after)
-        for before, after in pairwise(sorted(written))
-        if before.owner == after.owner and zero < after.at - before.at <= window
-    ]
+def _columns(written: list[Written]) -> tuple[list[str], np.ndarray, list[str]]:
+    """Owners, write times in microseconds and ids of `written`, in its order."""
+    at_us = np.array([microseconds(w.at) for w in written], dtype=np.int64)
+    return [w.owner for w in written], at_us, [w.id for w in written]
+
+
+def _adjacent(
+    owners: Sequence[Hashable], at_us: np.ndarray, ids: Sequence[str], window_s: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of the adjacent pairs (earlier, later): consecutive when sorted by owner, time
+    and id, the same owner, written apart (not at one instant) and at most window_s apart."""
+    n = len(ids)
+    if n < 2 or window_s <= 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    codes: dict[Hashable, int] = {}
+    owner = np.fromiter((codes.setdefault(o, len(codes)) for o in owners), np.int64, n)
+    order = np.lexsort((np.asarray(ids), at_us, owner))
+    gap = np.diff(at_us[order])
+    together = (owner[order][1:] == owner[order][:-1]) & (gap > 0)
+    together &= gap <= round(window_s * 1e6)
+    return order[:-1][together], order[1:][together]

@@ -156,13 +156,13 @@ def contextual_relevance(
         if owner and written is not None:
             ids.append(memory_id)
             owners.append(owner)
-            at.append(written.timestamp())
+            at.append(context_boost.microseconds(written))
     if len(ids) < 2:
         return relevance
     raised = context_boost.lifted(
         np.fromiter((relevance[i] for i in ids), np.float64, len(ids)),
         owners,
-        np.rint(np.array(at) * 1e6).astype(np.int64),
+        np.array(at, dtype=np.int64),
         ids,
         weight=context_weight,
         window_s=weights.context_window_s,
