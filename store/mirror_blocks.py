@@ -32,10 +32,6 @@ from .mirror_masks import Unsupported
 
 MASK_CACHE = 128  # filters remembered per block (an agent's view and its advice searches' ones)
 MISSING = object()  # a value not yet converted to Python
-# Up to this many rows, a block's filters are evaluated over Python values: every single write
-# makes a new block of a row or a few, and each filter's first search on it paid Arrow's fixed
-# cost per column (~0.5 ms for a scope filter on a one-row block; ~0.05 ms in Python).
-SMALL_BLOCK = 256
 MAX_BLOCK_ROWS = 32768  # merging stops here: bigger blocks would cost more to copy than to search
 # Blocks up to this size convert whole columns to Python at first search (~1 s at most, once);
 WHOLE_COLUMNS = MAX_BLOCK_ROWS  # bigger ones (written or compacted whole) only the rows read
@@ -231,7 +227,7 @@ class Block:
         """Dictionary codes of a column (nulls get -1), computed once per block."""
         hit = self._codes.get(name)
         if hit is None:
-            small = self.num_rows <= SMALL_BLOCK  # Arrow's fixed cost is ~0.1 ms a column
+            small = self.num_rows <= mirror_masks.SMALL_BLOCK  # Arrow costs ~0.1 ms a column
             column = self.column(name, whole=not small)
             if pa.types.is_list(column.type):
                 raise Unsupported(f"{name} is a list column")

@@ -12,7 +12,10 @@ import pyarrow.compute as pc
 
 from .filters import And, Eq, Filter, HasAny, In, Or, Range
 
-SMALL_BLOCK = 256  # store/mirror_blocks.py's: evaluated over Python values up to this many rows
+# Up to this many rows, a block's filters are evaluated over Python values (here and in
+# Block.coded): every single write makes a new block of a row or a few, and each filter's first
+# search on it paid Arrow's fixed cost per column (~0.5 ms for a scope filter on a one-row block).
+SMALL_BLOCK = 256
 
 if TYPE_CHECKING:
     from .mirror_blocks import Block

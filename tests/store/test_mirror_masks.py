@@ -51,7 +51,6 @@ FILTERS = [
 @pytest.mark.parametrize("flt", FILTERS, ids=repr)
 def test_python_and_arrow_evaluation_pass_the_same_rows(flt, monkeypatch):
     small = block().passing(flt)[0]
-    monkeypatch.setattr(mirror_blocks, "SMALL_BLOCK", 0)
     monkeypatch.setattr(mirror_masks, "SMALL_BLOCK", 0)
     arrow = block().passing(flt)[0]
     assert small.tolist() == arrow.tolist()
