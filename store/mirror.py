@@ -206,11 +206,14 @@ class TableMirror:
         """The `limit` rows passing `where` that best match `text` by BM25, with `_score` (and
         with `matched`, `_matched`: the row's IDF-weighted share of the query's terms)."""
         postings = [f.postings(text_column) for f in fragments]
-        allowed = [f.mask(where) for f in fragments]
+        passing = [f.passing(where) for f in fragments]
+        allowed = [mask for mask, _ in passing]
+        spans = [(int(r[0]), int(r[-1]) + 1) if r.size else (0, 0) for _, r in passing]
         stats = [f.lexical_stats(text_column) for f in fragments]
+        frequencies = [f.document_frequencies(text_column) for f in fragments]
         shares: list[float] | None = [] if matched else None
         live = [f.live for f in fragments]
-        hits = bm25.rank(postings, live, allowed, text, limit, stats, shares)
+        hits = bm25.rank(postings, live, allowed, text, limit, stats, shares, spans, frequencies)
         rows = self._rows(fragments, hits, columns, "_score")
         for row, share in zip(rows, shares or (), strict=False):
             row["_matched"] = share

@@ -66,6 +66,7 @@ class Block:
     _lexical: dict[str, bm25.Postings] = field(default_factory=dict)  # by text column
     _values: dict[str, tuple[list[Any], bool]] = field(default_factory=dict)
     _stats: dict[str, tuple[int, float]] = field(default_factory=dict)  # not shared: live moves
+    _frequencies: dict[str, dict[str, int]] = field(default_factory=dict)  # not shared either
     _complete: set[str] = field(default_factory=set)  # columns whose values are all converted
     _filling: set[str] = field(default_factory=set)  # being converted in the background
     _preceding: dict[tuple[Any, ...], Any] = field(default_factory=dict)  # store/preceding.py
@@ -161,6 +162,15 @@ class Block:
             hit = bm25.live_stats(self.postings(column), self.live)
             self._stats[column] = hit
         return hit
+
+    def document_frequencies(self, column: str) -> dict[str, int]:
+        """Live rows per term of the column, filled by BM25 as terms are searched (a common
+        term's live count read ~20k postings each query at 100k rows)."""
+        cache = self._frequencies.get(column)
+        if cache is None:
+            with self._lock:
+                cache = self._frequencies.setdefault(column, {})
+        return cache
 
     def row_of(self, row_id: str) -> int | None:
         if self._ids is None:

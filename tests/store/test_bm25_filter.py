@@ -43,3 +43,51 @@ def test_a_narrow_filter_keeps_each_passing_rows_score_and_share() -> None:
 def test_a_filter_that_passes_nothing_finds_nothing() -> None:
     hits, shares = ranked(np.zeros(len(TEXTS), dtype=bool), "flaky login")
     assert hits == [] and shares == []
+
+
+def _random_fragment(rng: np.random.Generator, rows: int) -> list[str]:
+    words = ["flaky", "login", "test", "load", "checkout", "retry", "release", "page", "api"]
+    return [" ".join(rng.choice(words, size=int(rng.integers(1, 7)))) for _ in range(rows)]
+
+
+def test_spans_and_cached_frequencies_rank_exactly_as_the_whole_fragment_does() -> None:
+    """A search told where its filter's rows lie, and reusing each term's live count, returns
+    the same hits, scores and shares, with deleted rows, scattered postings and a second query
+    that reads the cache."""
+    rng = np.random.default_rng(7)
+    for _ in range(40):
+        texts = [_random_fragment(rng, int(rng.integers(5, 60))) for _ in range(2)]
+        postings = [bm25.Postings.build(pa.array(t)) for t in texts]
+        for p in postings:  # scatter the rows as a re-clustered merge leaves them
+            for term, (rows, freqs) in list(p.index.items()):
+                order = rng.permutation(rows.size)
+                p.index[term] = (rows[order], freqs[order])
+        live = [rng.random(len(t)) > 0.2 for t in texts]
+        allowed = []
+        for t, alive in zip(texts, live, strict=True):
+            first, end = sorted(int(x) for x in rng.integers(0, len(t) + 1, size=2))
+            inside = np.zeros(len(t), dtype=bool)
+            inside[first:end] = rng.random(end - first) > 0.3
+            allowed.append(inside & alive)
+        spans = []
+        for mask in allowed:
+            rows = np.flatnonzero(mask)
+            spans.append((int(rows[0]), int(rows[-1]) + 1) if rows.size else (0, 0))
+        frequencies: list[dict[str, int]] = [{}, {}]
+        for query in ("flaky login test", "load retry page api"):
+            plain: list[float] = []
+            told: list[float] = []
+            expected = bm25.rank(postings, live, allowed, query, 8, None, plain)
+            got = bm25.rank(postings, live, allowed, query, 8, None, told, spans, frequencies)
+            assert got == expected and told == plain
+        assert frequencies[0] or frequencies[1]  # the live counts were kept
+
+
+def test_ordered_postings_are_ascending_and_keep_each_rows_frequency() -> None:
+    postings = bm25.Postings.build(pa.array(["login login", "checkout", "login test"]))
+    rows, freqs = postings.index["login"]
+    postings.index["login"] = (rows[::-1].copy(), freqs[::-1].copy())
+    ordered_rows, ordered_freqs = postings.ordered("login")
+    assert ordered_rows.tolist() == [0, 2]
+    assert ordered_freqs.tolist() == [2.0, 1.0]
+    assert postings.ordered("missing") is None
