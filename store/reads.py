@@ -261,6 +261,13 @@ class TableReads:
                 except Unsupported:
                     return  # the search will fall back to LanceDB and say why
 
+    def note_append(self, table: str, version: int, rows: pa.Table) -> None:
+        """This process appended `rows`, making `version`: the table's mirror, if it has one,
+        takes them from memory at its next refresh (TableMirror.note_append)."""
+        mirror = self._mirrors.get(table)
+        if mirror is not None:
+            mirror.note_append(version, rows)
+
     def _clause(self, table: str, where: Filter | None) -> str | None:
         """The filter's LanceDB `where` string, remembered: an agent's searches repeat the same
         few filters, and rendering a nested one (every value escaped) cost ~0.1 ms a search."""

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from alma_app.tables import TABLES
-from alma_store import VersionConflict, open_store
+from alma_store import Eq, VersionConflict, open_store
 from alma_store.mirror import Unsupported
-from tests.store.test_mirror import DIM, row
+from tests.store.test_mirror import DIM, row, same_hits
 from tests.store.test_mirror import stores as stores  # mirrored and plain, one directory
 
 IDS = ["m3", "m17", "m17", "m40", "missing", "m199"]
@@ -98,3 +98,42 @@ def test_without_a_mirror_or_when_it_cannot_answer_get_asks_lancedb(stores, monk
         assert [r["id"] for r in memory.get("memories", ["m1"])] == ["m1"]
     finally:
         memory.close()
+
+
+def test_this_processs_own_appends_are_mirrored_from_its_rows_not_read_back(stores):
+    mirrored, plain = stores
+    rng = random.Random(13)
+    mirrored.add("memories", [row(i, rng) for i in range(100)])
+    query = np.asarray([rng.gauss(0, 1) for _ in range(DIM)], dtype=np.float32)
+    mirrored.vector_search("memories", query, limit=1)
+    mirror = mirrored._mirrors["memories"]
+    loads = mirror.loads
+
+    def same_as_lancedb(ids: list[str]) -> None:
+        for where in (None, Eq("agent", "helena")):
+            same_hits(
+                mirrored.vector_search("memories", query, where=where, limit=20),
+                plain.vector_search("memories", query, where=where, limit=20),
+                "_distance",
+            )
+        assert by_id(mirrored.get("memories", ids)) == by_id(plain.get("memories", ids))
+        assert mirror.rows == plain.count("memories")
+
+    for i in range(100, 110):  # one write at a time, a read after each
+        mirrored.add("memories", [row(i, rng)])
+        same_as_lancedb([f"m{i}", "m3"])
+    mirrored.add("memories", [row(110, rng)])  # two writes before the next read
+    mirrored.add("memories", [row(i, rng) for i in range(111, 115)])
+    same_as_lancedb(["m110", "m112", "m114"])
+    assert (mirror.written, mirror.loads) == (12, loads)
+    plain.add("memories", [row(115, rng)])  # another handle's write is read back
+    mirrored.add("memories", [row(116, rng)])
+    same_as_lancedb(["m115", "m116"])
+    assert mirror.loads == loads + 2
+    mirrored.upsert("memories", [dict(row(3, rng), status="rejected")])  # not an append
+    mirrored.add("memories", [row(117, rng)])
+    same_as_lancedb(["m3", "m117"])
+    assert mirror.loads == loads + 4 and mirror.written == 12
+    mirrored.add("memories", [row(118, rng)])
+    same_as_lancedb(["m118"])
+    assert mirror.written == 13
