@@ -81,7 +81,7 @@ class TableMirror:
             fragments: dict[tuple[Any, ...], tuple[Any, str]] = {}
             for fragment in dataset.get_fragments():
                 meta = fragment.metadata
-                key = (fragment.fragment_id, tuple(df.path for df in meta.files))
+                key = (fragment.fragment_id, tuple(_path(df) for df in meta.files))
                 fragments[key] = (fragment, repr(meta.deletion_file))
             blocks: list[Block] = []
             seen: set[tuple[Any, ...]] = set()
@@ -338,3 +338,10 @@ class TableMirror:
         for name, (values, mutable) in zip(stored, block.values(stored, rows), strict=True):
             (lists if mutable else plain).append((name, values))
         return plain, lists, self.vector_column in names
+
+
+def _path(data_file: Any) -> str:
+    """A Lance data file's path. Its `path` property builds a class on every call (a
+    backward-compatibility shim): ~20 us, once per fragment per refresh, ~1 ms at 50 fragments."""
+    path = getattr(data_file, "_path", None)
+    return path if isinstance(path, str) else str(data_file.path)
