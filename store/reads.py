@@ -61,12 +61,15 @@ class TableReads:
 
         Always reads the latest version, inside snapshot() too: callers read-modify-write what
         it returns (their conditional write then refuses a row that moved since). From the
-        mirror where there is one, moved to that version first (a Lance query cost ~10 ms a
-        read at 100k rows, three of them in a write that supersedes a memory), else LanceDB.
+        mirror once a search has made one, moved to that version first (a Lance query cost
+        ~10 ms a read at 100k rows, three of them in a write that supersedes a memory), else
+        from LanceDB.
         """
         if not ids:
             return []
-        mirrored = self._mirrored(table, latest=True)
+        # Only a mirror a search made: a process that only reads by id (the CLI showing one
+        # memory) must not load a copy of the whole table for it.
+        mirrored = self._mirrored(table, latest=True) if table in self._mirrors else None
         if mirrored is not None:
             try:
                 return self._from_mirror(mirrored, ids, columns)

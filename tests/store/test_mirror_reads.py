@@ -137,3 +137,18 @@ def test_this_processs_own_appends_are_mirrored_from_its_rows_not_read_back(stor
     mirrored.add("memories", [row(118, rng)])
     same_as_lancedb(["m118"])
     assert mirror.written == 13
+
+
+def test_a_read_by_id_alone_does_not_load_the_mirror(tmp_path):
+    store = open_store(str(tmp_path / "s"), vector_dim=DIM, tables=TABLES)
+    try:
+        rng = random.Random(6)
+        store.add("memories", [row(i, rng) for i in range(20)])
+        assert [r["id"] for r in store.get("memories", ["m2"], columns=["id"])] == ["m2"]
+        assert store._mirrors == {}  # no copy of the table for a process that only reads by id
+        store.vector_search("memories", np.ones(DIM), limit=1)
+        store.add("memories", [row(20, rng)])
+        assert [r["id"] for r in store.get("memories", ["m20"], columns=["id"])] == ["m20"]
+        assert store._mirrors["memories"].version == store.version("memories")
+    finally:
+        store.close()
