@@ -17,6 +17,7 @@ table and keep using the checked handle.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import pyarrow as pa
@@ -35,9 +36,16 @@ def version_of(result: Any) -> int:
 class Commits:
     """Makes the commits of one store and remembers the latest version each table's made."""
 
-    def __init__(self, handles: TableHandles, lock: CommitLock | None) -> None:
+    def __init__(
+        self,
+        handles: TableHandles,
+        lock: CommitLock | None,
+        *,
+        on_append: Callable[[str, int, pa.Table], None] | None = None,
+    ) -> None:
         self._handles = handles
         self._lock = lock
+        self._on_append = on_append  # told (table, version, rows) of every append committed
         self._guard = threading.Lock()
         self.committed: dict[str, int] = {}  # latest version each table's commits made
 
@@ -79,6 +87,8 @@ class Commits:
 
         result = self._handles.with_retries(table, append)
         self._handles.append_tables[table] = (handle, version_of(result))
+        if self._on_append is not None and version_of(result):
+            self._on_append(table, version_of(result), data)
         return result
 
     def _commit_now(self, tbl: Any, table: str, kind: Kind, payload: Any) -> Any:

@@ -148,9 +148,10 @@ class TableHandles:
         pins: dict[str, int] | None = getattr(self._pins, "versions", None)
         return version if pins is None else pins.setdefault(name, version)
 
-    def arrow_source(self, name: str) -> Any:
+    def arrow_source(self, name: str, *, latest: bool = False) -> Any:
         """The table's data for DuckDB: the Lance dataset of its latest version, opened once
-        per version (on an object store opening one costs requests; versions never change)."""
+        per version (on an object store opening one costs requests; versions never change).
+        Inside snapshot() the version pinned there, unless `latest` (a read to write back)."""
         tbl = self.table(name)
         if self.in_memory:
             return tbl.to_arrow()
@@ -158,12 +159,15 @@ class TableHandles:
         if cached is not None:
             # One listing of the versions, ~0.03 ms; LanceDB's checkout_latest + version cost
             # ~0.6 ms (two trips through its event loop), and a retrieve checks two or three times.
-            version = self.latest_version(name, cached[1])
+            if latest:
+                version = int(cached[1].latest_version)
+            else:
+                version = self.latest_version(name, cached[1])
             if cached[0] == version:
                 return cached[1]
         else:
             tbl.checkout_latest()
-            version = self.pin(name, int(tbl.version))
+            version = int(tbl.version) if latest else self.pin(name, int(tbl.version))
         # Moving the previous version's dataset keeps its session, so the FTS and vector index
         # caches survive a write: ~2.5 ms cheaper to open and ~2.5 ms per first search after.
         dataset = tbl.to_lance() if cached is None else cached[1].checkout_version(version)

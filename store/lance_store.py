@@ -133,7 +133,7 @@ class LanceStore:
             mirrors=self._mirrors,
             mirror_enabled=self.mirror_enabled,
         )
-        self._commits = Commits(self._handles, self._commit_lock)
+        self._commits = Commits(self._handles, self._commit_lock, on_append=self._reads.note_append)
         self._writer = GroupCommit(self._commits.commit)
         self._compactor = Compactor(
             self._handles.table if self._in_memory else self._handles.maintenance_table,

@@ -1,0 +1,154 @@
+"""Reads by id for a read-modify-write (store.get) come from the search mirror where there is
+one: the same rows as LanceDB's, always at the latest version (inside a snapshot too), so that a
+conditional write based on them refuses a row that moved since."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+
+from alma_app.tables import TABLES
+from alma_store import Eq, VersionConflict, open_store
+from alma_store.mirror import Unsupported
+from tests.store.test_mirror import DIM, row, same_hits
+from tests.store.test_mirror import stores as stores  # mirrored and plain, one directory
+
+IDS = ["m3", "m17", "m17", "m40", "missing", "m199"]
+
+
+def by_id(rows: list[dict]) -> dict[str, dict]:
+    return {r["id"]: r for r in rows}
+
+
+def test_get_from_the_mirror_gives_lancedbs_rows_through_writes_updates_and_deletes(
+    stores, monkeypatch
+):
+    mirrored, plain = stores
+    rng = random.Random(21)
+    rows = [row(i, rng) for i in range(200)]
+    mirrored.add("memories", rows[:150])
+    mirrored.vector_search("memories", np.ones(DIM), limit=1)  # the mirror now exists
+    mirrored.add("memories", [rows[150]])  # a one-row fragment
+    mirrored.add("memories", rows[151:])
+    mirrored.upsert("memories", [dict(rows[17], status="rejected", shared_with=["alice"])])
+    plain.delete("memories", ["m40"])  # another handle
+
+    def no_lance_query(table):
+        raise AssertionError("read from LanceDB, not from the mirror")
+
+    monkeypatch.setattr(mirrored._reads._handles, "fresh", no_lance_query)
+    for columns in (None, ["id", "status", "shared_with", "created_at", "vector"], ["id"]):
+        got = mirrored.get("memories", IDS, columns=columns)
+        assert by_id(got) == by_id(plain.get("memories", IDS, columns=columns))
+    assert sorted(by_id(got)) == ["m17", "m199", "m3"]
+    assert by_id(mirrored.get("memories", ["m17"]))["m17"]["status"] == "rejected"
+    assert mirrored._mirrors["memories"].version == mirrored.version("memories")
+    assert mirrored.get("memories", []) == []
+
+
+def test_get_reads_the_latest_version_even_inside_a_snapshot(stores):
+    mirrored, plain = stores
+    rng = random.Random(4)
+    mirrored.add("memories", [row(i, rng) for i in range(20)])
+    with mirrored.snapshot():
+        mirrored.vector_search("memories", np.ones(DIM), limit=1)  # pins this version
+        plain.upsert("memories", [dict(row(3, rng), status="rejected")])  # another handle
+        plain.add("memories", [row(20, rng)])
+        # searches keep the pinned version; a read to write back sees the latest
+        assert mirrored.lookup("memories", ["m20"], columns=["id"]) == []
+        fresh = by_id(mirrored.get("memories", ["m3", "m20"], columns=["id", "status"]))
+        assert sorted(fresh) == ["m20", "m3"] and fresh["m3"]["status"] == "rejected"
+
+
+def test_a_conditional_write_based_on_a_mirror_read_refuses_a_row_changed_since(stores):
+    mirrored, plain = stores
+    rng = random.Random(8)
+    mirrored.add("memories", [dict(r, version=0) for r in (row(i, rng) for i in range(30))])
+    mirrored.vector_search("memories", np.ones(DIM), limit=1)
+    (read,) = mirrored.get("memories", ["m5"])  # from the mirror
+    plain.update_if("memories", [dict(read, status="rejected", version=1)], {"m5": 0})
+    with pytest.raises(VersionConflict):  # our change was based on version 0
+        mirrored.update_if("memories", [dict(read, confidence=0.9, version=1)], {"m5": 0})
+    (again,) = mirrored.get("memories", ["m5"])
+    assert (again["status"], again["version"]) == ("rejected", 1)  # the other write is kept
+    mirrored.update_if("memories", [dict(again, confidence=0.9, version=2)], {"m5": 1})
+    (final,) = plain.get("memories", ["m5"])
+    assert (final["status"], final["confidence"], final["version"]) == ("rejected", 0.9, 2)
+
+
+def test_without_a_mirror_or_when_it_cannot_answer_get_asks_lancedb(stores, monkeypatch):
+    mirrored, plain = stores
+    rng = random.Random(2)
+    mirrored.add("memories", [row(i, rng) for i in range(10)])
+    mirrored.vector_search("memories", np.ones(DIM), limit=1)
+
+    def cannot(*args, **kwargs):
+        raise Unsupported("as if a column were not mirrored")
+
+    monkeypatch.setattr(mirrored._mirrors["memories"], "by_ids", cannot)
+    assert by_id(mirrored.get("memories", ["m1", "m2"])) == by_id(
+        plain.get("memories", ["m1", "m2"])
+    )
+    assert plain._mirrors == {}  # mirror=False: every read went to LanceDB
+    memory = open_store("memory://reads", vector_dim=DIM, tables=TABLES)
+    try:
+        memory.add("memories", [row(1, rng)])
+        assert [r["id"] for r in memory.get("memories", ["m1"])] == ["m1"]
+    finally:
+        memory.close()
+
+
+def test_this_processs_own_appends_are_mirrored_from_its_rows_not_read_back(stores):
+    mirrored, plain = stores
+    rng = random.Random(13)
+    mirrored.add("memories", [row(i, rng) for i in range(100)])
+    query = np.asarray([rng.gauss(0, 1) for _ in range(DIM)], dtype=np.float32)
+    mirrored.vector_search("memories", query, limit=1)
+    mirror = mirrored._mirrors["memories"]
+    loads = mirror.loads
+
+    def same_as_lancedb(ids: list[str]) -> None:
+        for where in (None, Eq("agent", "helena")):
+            same_hits(
+                mirrored.vector_search("memories", query, where=where, limit=20),
+                plain.vector_search("memories", query, where=where, limit=20),
+                "_distance",
+            )
+        assert by_id(mirrored.get("memories", ids)) == by_id(plain.get("memories", ids))
+        assert mirror.rows == plain.count("memories")
+
+    for i in range(100, 110):  # one write at a time, a read after each
+        mirrored.add("memories", [row(i, rng)])
+        same_as_lancedb([f"m{i}", "m3"])
+    mirrored.add("memories", [row(110, rng)])  # two writes before the next read
+    mirrored.add("memories", [row(i, rng) for i in range(111, 115)])
+    same_as_lancedb(["m110", "m112", "m114"])
+    assert (mirror.written, mirror.loads) == (12, loads)
+    plain.add("memories", [row(115, rng)])  # another handle's write is read back
+    mirrored.add("memories", [row(116, rng)])
+    same_as_lancedb(["m115", "m116"])
+    assert mirror.loads == loads + 2
+    mirrored.upsert("memories", [dict(row(3, rng), status="rejected")])  # not an append
+    mirrored.add("memories", [row(117, rng)])
+    same_as_lancedb(["m3", "m117"])
+    assert mirror.loads == loads + 4 and mirror.written == 12
+    mirrored.add("memories", [row(118, rng)])
+    same_as_lancedb(["m118"])
+    assert mirror.written == 13
+
+
+def test_a_read_by_id_alone_does_not_load_the_mirror(tmp_path):
+    store = open_store(str(tmp_path / "s"), vector_dim=DIM, tables=TABLES)
+    try:
+        rng = random.Random(6)
+        store.add("memories", [row(i, rng) for i in range(20)])
+        assert [r["id"] for r in store.get("memories", ["m2"], columns=["id"])] == ["m2"]
+        assert store._mirrors == {}  # no copy of the table for a process that only reads by id
+        store.vector_search("memories", np.ones(DIM), limit=1)
+        store.add("memories", [row(20, rng)])
+        assert [r["id"] for r in store.get("memories", ["m20"], columns=["id"])] == ["m20"]
+        assert store._mirrors["memories"].version == store.version("memories")
+    finally:
+        store.close()
