@@ -152,3 +152,29 @@ def test_a_read_by_id_alone_does_not_load_the_mirror(tmp_path):
         assert store._mirrors["memories"].version == store.version("memories")
     finally:
         store.close()
+
+
+def test_other_handles_single_writes_are_read_back_together_in_one_scan(stores):
+    mirrored, plain = stores
+    rng = random.Random(31)
+    mirrored.add("memories", [row(i, rng) for i in range(60)])
+    query = np.asarray([rng.gauss(0, 1) for _ in range(DIM)], dtype=np.float32)
+    mirrored.vector_search("memories", query, limit=1)
+    mirror = mirrored._mirrors["memories"]
+    loads, scans = mirror.loads, mirror.scans
+    for i in range(60, 66):  # another process's single writes: six one-row fragments
+        plain.add("memories", [row(i, rng)])
+    plain.add("memories", [row(i, rng) for i in range(66, 70)])
+    # deletions in new fragments: m61's one-row fragment goes, the four-row one loses m67
+    plain.delete("memories", ["m61", "m67"])
+    for where in (None, Eq("agent", "helena")):
+        same_hits(
+            mirrored.vector_search("memories", query, where=where, limit=30),
+            plain.vector_search("memories", query, where=where, limit=30),
+            "_distance",
+        )
+    ids = [f"m{i}" for i in range(58, 70)]
+    assert by_id(mirrored.get("memories", ids)) == by_id(plain.get("memories", ids))
+    assert "m61" not in by_id(mirrored.get("memories", ids))
+    assert mirror.rows == plain.count("memories") == 68
+    assert (mirror.loads, mirror.scans) == (loads + 6, scans + 1)  # 6 fragments, 1 scan
