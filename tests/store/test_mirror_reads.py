@@ -11,6 +11,7 @@ import pytest
 
 from alma_app.tables import TABLES
 from alma_store import Eq, VersionConflict, open_store
+from alma_store import mirror as mirror_module
 from alma_store.mirror import Unsupported
 from tests.store.test_mirror import DIM, row, same_hits
 from tests.store.test_mirror import stores as stores  # mirrored and plain, one directory
@@ -178,3 +179,25 @@ def test_other_handles_single_writes_are_read_back_together_in_one_scan(stores):
     assert "m61" not in by_id(mirrored.get("memories", ids))
     assert mirror.rows == plain.count("memories") == 68
     assert (mirror.loads, mirror.scans) == (loads + 6, scans + 1)  # 6 fragments, 1 scan
+
+
+def test_fragments_read_together_are_split_into_scans_of_bounded_size(stores, monkeypatch):
+    mirrored, plain = stores
+    monkeypatch.setattr(mirror_module, "TOGETHER_ROWS", 3)
+    monkeypatch.setattr(mirror_module, "TOGETHER_FRAGMENTS", 2)
+    rng = random.Random(32)
+    mirrored.add("memories", [row(i, rng) for i in range(20)])
+    query = np.asarray([rng.gauss(0, 1) for _ in range(DIM)], dtype=np.float32)
+    mirrored.vector_search("memories", query, limit=1)
+    mirror = mirrored._mirrors["memories"]
+    scans = mirror.scans
+    for i in range(20, 25):  # five one-row fragments: scans of two, two and one (alone)
+        plain.add("memories", [row(i, rng)])
+    plain.add("memories", [row(i, rng) for i in range(25, 29)])  # four rows: over the bound
+    same_hits(
+        mirrored.vector_search("memories", query, limit=29),
+        plain.vector_search("memories", query, limit=29),
+        "_distance",
+    )
+    assert mirror.rows == 29
+    assert mirror.scans == scans + 2
