@@ -44,7 +44,7 @@ __all__ = ["TableMirror", "Unsupported"]
 # most WRITTEN_KEPT of them.
 WRITTEN_ROWS = 1024
 WRITTEN_KEPT = 16
-# New fragments of up to SMALL_FRAGMENT_ROWS rows are read together (_read_together): at most
+# New fragments of up to SMALL_FRAGMENT_ROWS rows are read together (_Together): at most
 # TOGETHER_FRAGMENTS of them and TOGETHER_ROWS rows to a scan.
 SMALL_FRAGMENT_ROWS = 1024
 TOGETHER_FRAGMENTS = 64
@@ -103,13 +103,14 @@ class TableMirror:
             self._blocks = blocks
             fresh = [(key, *hit) for key, hit in fragments.items() if key not in seen]
             written = self._written(fresh, version, dataset)
-            together = self._read_together(
+            together = _Together(
                 dataset, [(key, fragment) for key, fragment, _ in fresh if key not in written]
             )
             for key, fragment, deletion in fresh:
                 blocks.append(
-                    self._load(fragment, key, deletion, written.get(key), together.get(key))
+                    self._load(fragment, key, deletion, written.get(key), together.rows(key))
                 )
+            self.scans += together.scans
             self._blocks = self._merged(blocks)
             self.version = version
             return self._blocks
@@ -193,44 +194,6 @@ class TableMirror:
                     break
                 parts = [shrink(b) if b.live_rows < b.num_rows else b for b in (older, newer)]
                 out[-2:] = [merge(parts, self.cluster_by)]
-        return out
-
-    def _read_together(
-        self, dataset: Any, fragments: list[tuple[tuple[Any, ...], Any]]
-    ) -> dict[tuple[Any, ...], pa.Table]:
-        """The rows (with `_rowaddr`) of the small new fragments, read a few at a time in one
-        scan each, by key.
-
-        Each scan has a fixed cost (~1.7 ms for a one-row fragment): a refresh after other
-        processes' single writes, or the first one of a store grown by single writes, read its
-        new fragments three to six times faster this way. A scan holds at most TOGETHER_ROWS
-        rows and bigger fragments are still read one by one, so that reading together never
-        holds much more at once than reading one fragment did."""
-        groups: list[list[tuple[tuple[Any, ...], Any]]] = [[]]
-        rows = 0
-        for key, fragment in fragments:
-            size = fragment.metadata.physical_rows
-            if size > SMALL_FRAGMENT_ROWS:
-                continue
-            if groups[-1] and (
-                len(groups[-1]) == TOGETHER_FRAGMENTS or rows + size > TOGETHER_ROWS
-            ):
-                groups.append([])
-                rows = 0
-            groups[-1].append((key, fragment))
-            rows += size
-        out: dict[tuple[Any, ...], pa.Table] = {}
-        for group in groups:
-            if len(group) < 2:
-                continue  # read alone, as before
-            table = dataset.scanner(
-                fragments=[fragment for _, fragment in group], with_row_address=True
-            ).to_table()
-            owners = table.column("_rowaddr").to_numpy() >> np.uint64(32)
-            for key, fragment in group:
-                taken = np.flatnonzero(owners == np.uint64(fragment.fragment_id))
-                out[key] = table.take(pa.array(taken))
-            self.scans += 1
         return out
 
     def _load(
@@ -398,6 +361,62 @@ class TableMirror:
         for name, (values, mutable) in zip(stored, block.values(stored, rows), strict=True):
             (lists if mutable else plain).append((name, values))
         return plain, lists, self.vector_column in names
+
+
+class _Together:
+    """A refresh's small new fragments, read a group at a time, each group in one scan.
+
+    Each Lance scan has a fixed cost (~1.7 ms for a one-row fragment): a refresh after other
+    processes' single writes, or the first one of a store grown by single writes, read its new
+    fragments three to six times faster this way. Fragments over SMALL_FRAGMENT_ROWS rows (a
+    compaction's output) are read alone, as before. A group (at most TOGETHER_FRAGMENTS
+    fragments and TOGETHER_ROWS rows) is read when its first fragment is loaded and let go
+    before the next group is read, so reading together never holds more than TOGETHER_ROWS
+    rows that reading one fragment at a time would not."""
+
+    def __init__(self, dataset: Any, fragments: list[tuple[tuple[Any, ...], Any]]) -> None:
+        self._dataset = dataset
+        self._groups: list[list[tuple[tuple[Any, ...], Any]]] = [[]]
+        rows = 0
+        for key, fragment in fragments:
+            size = fragment.metadata.physical_rows
+            if size > SMALL_FRAGMENT_ROWS:
+                continue
+            group = self._groups[-1]
+            if group and (len(group) == TOGETHER_FRAGMENTS or rows + size > TOGETHER_ROWS):
+                self._groups.append([])
+                rows = 0
+            self._groups[-1].append((key, fragment))
+            rows += size
+        self._group_of = {
+            key: index
+            for index, group in enumerate(self._groups)
+            if len(group) > 1  # a fragment alone is read alone, as before
+            for key, _ in group
+        }
+        self._read: tuple[int, dict[tuple[Any, ...], pa.Table]] = (-1, {})
+        self.scans = 0
+
+    def rows(self, key: tuple[Any, ...]) -> pa.Table | None:
+        """The fragment's rows with `_rowaddr` (handed out once), or None to read it alone."""
+        index = self._group_of.get(key)
+        if index is None:
+            return None
+        if self._read[0] != index:
+            self._read = (-1, {})  # the previous group goes before the next is read
+            self._read = (index, self._scan(self._groups[index]))
+        return self._read[1].pop(key, None)
+
+    def _scan(self, group: list[tuple[tuple[Any, ...], Any]]) -> dict[tuple[Any, ...], pa.Table]:
+        table = self._dataset.scanner(
+            fragments=[fragment for _, fragment in group], with_row_address=True
+        ).to_table()
+        owners = table.column("_rowaddr").to_numpy() >> np.uint64(32)
+        self.scans += 1
+        return {
+            key: table.take(pa.array(np.flatnonzero(owners == np.uint64(fragment.fragment_id))))
+            for key, fragment in group
+        }
 
 
 def _path(data_file: Any) -> str:

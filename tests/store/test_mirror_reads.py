@@ -201,3 +201,23 @@ def test_fragments_read_together_are_split_into_scans_of_bounded_size(stores, mo
     )
     assert mirror.rows == 29
     assert mirror.scans == scans + 2
+
+
+def test_fragments_read_together_are_read_a_group_at_a_time(stores, monkeypatch):
+    mirrored, _ = stores
+    monkeypatch.setattr(mirror_module, "TOGETHER_FRAGMENTS", 2)
+    rng = random.Random(33)
+    for i in range(5):  # five one-row fragments: groups of two, two and one
+        mirrored.add("memories", [row(i, rng)])
+    dataset = mirrored._reads._handles.arrow_source("memories")
+    fragments = [((f.fragment_id,), f) for f in dataset.get_fragments()]
+    together = mirror_module._Together(dataset, fragments)
+    seen = []
+    for key, fragment in fragments:
+        rows = together.rows(key)
+        seen.append(together.scans)
+        if rows is not None:
+            assert rows.equals(fragment.to_table(with_row_address=True))
+    # the second group is read only when its first fragment is loaded; the last one alone
+    assert seen == [1, 1, 2, 2, 2]
+    assert together.rows(fragments[-1][0]) is None
