@@ -23,6 +23,16 @@ def by_id(rows: list[dict]) -> dict[str, dict]:
     return {r["id"]: r for r in rows}
 
 
+def searched(store, *, seed: int, rows: int) -> tuple:
+    """The store holding `rows` random rows and searched once, so that its mirror exists: the
+    mirror, a random query and the random source the rows came from."""
+    rng = random.Random(seed)
+    store.add("memories", [row(i, rng) for i in range(rows)])
+    query = np.asarray([rng.gauss(0, 1) for _ in range(DIM)], dtype=np.float32)
+    store.vector_search("memories", query, limit=1)
+    return store._mirrors["memories"], query, rng
+
+
 def test_get_from_the_mirror_gives_lancedbs_rows_through_writes_updates_and_deletes(
     stores, monkeypatch
 ):
@@ -103,11 +113,7 @@ def test_without_a_mirror_or_when_it_cannot_answer_get_asks_lancedb(stores, monk
 
 def test_this_processs_own_appends_are_mirrored_from_its_rows_not_read_back(stores):
     mirrored, plain = stores
-    rng = random.Random(13)
-    mirrored.add("memories", [row(i, rng) for i in range(100)])
-    query = np.asarray([rng.gauss(0, 1) for _ in range(DIM)], dtype=np.float32)
-    mirrored.vector_search("memories", query, limit=1)
-    mirror = mirrored._mirrors["memories"]
+    mirror, query, rng = searched(mirrored, seed=13, rows=100)
     loads = mirror.loads
 
     def same_as_lancedb(ids: list[str]) -> None:
@@ -157,11 +163,7 @@ def test_a_read_by_id_alone_does_not_load_the_mirror(tmp_path):
 
 def test_other_handles_single_writes_are_read_back_together_in_one_scan(stores):
     mirrored, plain = stores
-    rng = random.Random(31)
-    mirrored.add("memories", [row(i, rng) for i in range(60)])
-    query = np.asarray([rng.gauss(0, 1) for _ in range(DIM)], dtype=np.float32)
-    mirrored.vector_search("memories", query, limit=1)
-    mirror = mirrored._mirrors["memories"]
+    mirror, query, rng = searched(mirrored, seed=31, rows=60)
     loads, scans = mirror.loads, mirror.scans
     for i in range(60, 66):  # another process's single writes: six one-row fragments
         plain.add("memories", [row(i, rng)])
@@ -185,11 +187,7 @@ def test_fragments_read_together_are_split_into_scans_of_bounded_size(stores, mo
     mirrored, plain = stores
     monkeypatch.setattr(mirror_module, "TOGETHER_ROWS", 3)
     monkeypatch.setattr(mirror_module, "TOGETHER_FRAGMENTS", 2)
-    rng = random.Random(32)
-    mirrored.add("memories", [row(i, rng) for i in range(20)])
-    query = np.asarray([rng.gauss(0, 1) for _ in range(DIM)], dtype=np.float32)
-    mirrored.vector_search("memories", query, limit=1)
-    mirror = mirrored._mirrors["memories"]
+    mirror, query, rng = searched(mirrored, seed=32, rows=20)
     scans = mirror.scans
     for i in range(20, 25):  # five one-row fragments: scans of two, two and one (alone)
         plain.add("memories", [row(i, rng)])
