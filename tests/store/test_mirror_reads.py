@@ -181,6 +181,7 @@ def test_other_handles_single_writes_are_read_back_together_in_one_scan(stores):
     assert "m61" not in by_id(mirrored.get("memories", ids))
     assert mirror.rows == plain.count("memories") == 68
     assert (mirror.loads, mirror.scans) == (loads + 6, scans + 1)  # 6 fragments, 1 scan
+    assert [b.num_rows for b in mirror._blocks] == [60, 8]  # the 8 new rows in one block
 
 
 def test_fragments_read_together_are_split_into_scans_of_bounded_size(stores, monkeypatch):

@@ -133,6 +133,7 @@ def test_a_predecessor_in_another_block_of_the_mirror_counts(open_at):
     store = open_at()
     earlier = [memory(f"old{i}", OTHER, -3600 + i) for i in range(7)]
     store.add("memories", [*earlier, memory("question", QUESTION, 0)])
+    similarities(store)  # the mirror exists before the answer is written
     store.add("memories", [memory("answer", ANSWER, 5)])
     found = similarities(store)
     assert [b.num_rows for b in store._mirrors["memories"]._blocks] == [8, 1]
