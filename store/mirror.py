@@ -393,8 +393,10 @@ class _Together:
     fragments three to six times faster this way. Fragments over SMALL_FRAGMENT_ROWS rows (a
     compaction's output) are read alone, as before. A group (at most TOGETHER_FRAGMENTS
     fragments and TOGETHER_ROWS rows) is read when its first fragment is loaded and let go
-    before the next group is read, so reading together never holds more than TOGETHER_ROWS
-    rows that reading one fragment at a time would not."""
+    before the next group is read. A group's fragments are consecutive small ones, so _joined
+    merges (copies) them with the rest of their run and no block keeps its group's scan alive;
+    the one exception is a group's last fragment left alone when a run reaches MAX_BLOCK_ROWS
+    (at most TOGETHER_ROWS rows kept, until a later merge)."""
 
     def __init__(self, dataset: Any, fragments: list[tuple[tuple[Any, ...], Any]]) -> None:
         self._dataset = dataset
@@ -402,7 +404,10 @@ class _Together:
         rows = 0
         for key, fragment in fragments:
             size = fragment.metadata.physical_rows
-            if size > SMALL_FRAGMENT_ROWS:
+            if size > SMALL_FRAGMENT_ROWS:  # read alone, and it ends the group before it
+                if self._groups[-1]:
+                    self._groups.append([])
+                    rows = 0
                 continue
             group = self._groups[-1]
             if group and (len(group) == TOGETHER_FRAGMENTS or rows + size > TOGETHER_ROWS):

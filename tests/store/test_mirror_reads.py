@@ -220,3 +220,23 @@ def test_fragments_read_together_are_read_a_group_at_a_time(stores, monkeypatch)
     # the second group is read only when its first fragment is loaded; the last one alone
     assert seen == [1, 1, 2, 2, 2]
     assert together.rows(fragments[-1][0]) is None
+
+
+def test_a_big_fragment_ends_a_group_so_a_lone_small_one_is_read_alone(stores, monkeypatch):
+    mirrored, _ = stores
+    monkeypatch.setattr(mirror_module, "SMALL_FRAGMENT_ROWS", 2)
+    rng = random.Random(34)
+    layout = [1, 3, 1, 3, 1, 1]  # small / big / small / big / small, small
+    at = 0
+    for size in layout:
+        mirrored.add("memories", [row(i, rng) for i in range(at, at + size)])
+        at += size
+    dataset = mirrored._reads._handles.arrow_source("memories")
+    fragments = [((f.fragment_id,), f) for f in dataset.get_fragments()]
+    together = mirror_module._Together(dataset, fragments)
+    read = [together.rows(key) for key, _ in fragments]
+    # the small fragments between big ones are read alone, never in a group across a big one
+    assert [rows is not None for rows in read] == [False, False, False, False, True, True]
+    assert together.scans == 1
+    for rows, (_, fragment) in zip(read[4:], fragments[4:], strict=True):
+        assert rows.equals(fragment.to_table(with_row_address=True))
