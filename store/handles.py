@@ -23,6 +23,7 @@ import lancedb
 import pyarrow as pa
 from lancedb.index import FTS
 
+from .appender import LanceAppender
 from .commit_lock import CommitLock
 from .errors import InvalidQuery, StoreConflict, StoreUnavailable
 from .maintenance import is_conflict
@@ -254,7 +255,10 @@ class TableHandles:
             entry = self.append_tables.get(table)
             if entry is None:
                 self.table(table)  # created (and checked) through the main handle
-                entry = (self._append_db.open_table(table), 0)
+                handle = self._append_db.open_table(table)
+                if not self.in_memory:  # memory:// tables have no Lance dataset to write
+                    handle = LanceAppender(handle.to_lance())
+                entry = (handle, 0)
                 self.append_tables[table] = entry
             return entry
 

@@ -12,6 +12,7 @@ import pytest
 
 from alma_app.tables import TABLES
 from alma_store import InvalidQuery, open_store
+from alma_store.appender import LanceAppender
 from alma_store.commit_lock import LOCK_DIR, CommitLock
 from alma_store.redact import explain, scrub, secrets_of
 from alma_store.write_queue import GroupCommit
@@ -135,6 +136,21 @@ def test_appends_recheck_the_latest_version_only_after_another_writers_commit(tm
     assert mine.version("memories") == other.version("memories")
     mine.close()
     other.close()
+
+
+def test_appends_commit_through_the_lance_dataset_and_say_the_version_they_made(tmp_path):
+    store = open_store(str(tmp_path / "store"), vector_dim=DIM, tables=TABLES)
+    store.add("memories", [memory_row(0)])
+    handle, version = store._append_handle("memories")
+    assert isinstance(handle, LanceAppender)
+    assert version == store.version("memories")
+    # rows whose columns come in another order are put in the table's order, not refused
+    rows = store._handles.catalog.to_arrow("memories", [memory_row(1)])
+    made = handle.add(rows.select(list(reversed(rows.schema.names))))
+    assert made.version == store.version("memories") == version + 1
+    assert _ids(store) == ["m0", "m1"]
+    assert store.get("memories", ["m1"])[0]["text"] == memory_row(1)["text"]
+    store.close()
 
 
 def test_appends_land_after_compaction_and_cleanup_moved_the_table_on(tmp_path):
