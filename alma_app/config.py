@@ -20,7 +20,7 @@ from alma_app.errors import ConfigError
 
 STORAGES = ("lancedb", "memory")
 EMBEDDINGS = ("minilm", "hashing")
-PRECISIONS = ("auto", "float32", "bfloat16")  # MiniLM arithmetic
+PRECISIONS = ("auto", "float32", "bfloat16", "int8")  # MiniLM arithmetic
 BACKENDS = ("auto", "onnx", "torch")  # what runs MiniLM
 DEFAULT_CONFIG_PATH = Path(".alma/config.yaml")
 
@@ -141,7 +141,8 @@ SETTINGS: dict[str, tuple[type | tuple[type, ...], str]] = {
     "embedding": (str, f"embedder: one of {', '.join(EMBEDDINGS)} (hashing is for tests)"),
     "embedding_precision": (
         str,
-        "MiniLM arithmetic: auto (bfloat16 where the CPU has it natively), float32, bfloat16",
+        "MiniLM arithmetic: auto (onnx: int8 where the CPU has VNNI; torch: bfloat16 where it"
+        " has it natively), float32, bfloat16 (torch), int8 (onnx, 8-bit weights)",
     ),
     "embedding_backend": (
         str,

@@ -5,11 +5,13 @@ model hub (HF_HUB_OFFLINE is forced). The model is loaded once per process and s
 
 Two backends run the same weights. `onnx` (the default where onnxruntime is installed) runs
 an ONNX export of them in ONNX Runtime (alma_app/onnx_minilm.py): float32, ~2.8x faster per
-query than torch float32 on 2 cores, and torch is never imported (~1 GB less memory). `torch`
-runs sentence-transformers; on CPUs with native bfloat16 arithmetic (AVX512_BF16 or AMX) its
-matrix products can run in bfloat16 under autocast (`embedding_precision: bfloat16`, which
-selects torch): the same vectors to a cosine of 0.9999+. If the ONNX graph cannot be exported
-here, `auto` falls back to torch.
+query than torch float32 on 2 cores, and torch is never imported (~1 GB less memory); on CPUs
+that multiply int8 natively (VNNI), `auto` precision runs its 8-bit-weight graph instead
+(`int8`: vectors within a cosine of 0.999 of float32, ~0.7x the time of a query met after
+other work). `torch` runs sentence-transformers; on CPUs with native bfloat16 arithmetic
+(AVX512_BF16 or AMX) its matrix products can run in bfloat16 under autocast
+(`embedding_precision: bfloat16`, which selects torch): the same vectors to a cosine of
+0.9999+. If the ONNX graph cannot be exported here, `auto` falls back to torch.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -33,18 +35,31 @@ from alma_app.errors import ConfigError
 log = logging.getLogger(__name__)
 MINILM_DIM = 384
 _NATIVE_BF16_FLAGS = {"avx512_bf16", "amx_bf16"}
+# int8 dot products in hardware: ONNX Runtime's 8-bit-weight kernels are fast only with these
+# (measured slower than float32 on a CPU without them, docs/benchmarks.md stop 19).
+_NATIVE_INT8_FLAGS = {"avx512_vnni", "avx_vnni", "amx_int8"}
 
 
-def cpu_has_native_bf16(cpuinfo: str = "/proc/cpuinfo") -> bool:
-    """True when the CPU multiplies bfloat16 in hardware (emulated bf16 is slower than fp32)."""
+def cpu_flags(cpuinfo: str = "/proc/cpuinfo") -> set[str]:
+    """The CPU's feature flags (empty where /proc/cpuinfo does not say)."""
     try:
         with open(cpuinfo, encoding="utf-8", errors="replace") as handle:
             for line in handle:
                 if line.startswith("flags"):
-                    return bool(_NATIVE_BF16_FLAGS & set(line.split(":", 1)[-1].split()))
+                    return set(line.split(":", 1)[-1].split())
     except OSError:
         pass
-    return False
+    return set()
+
+
+def cpu_has_native_bf16(cpuinfo: str = "/proc/cpuinfo") -> bool:
+    """True when the CPU multiplies bfloat16 in hardware (emulated bf16 is slower than fp32)."""
+    return bool(_NATIVE_BF16_FLAGS & cpu_flags(cpuinfo))
+
+
+def cpu_has_native_int8(cpuinfo: str = "/proc/cpuinfo") -> bool:
+    """True when the CPU has int8 dot-product instructions (VNNI)."""
+    return bool(_NATIVE_INT8_FLAGS & cpu_flags(cpuinfo))
 
 
 def resolve_precision(precision: str) -> str:
@@ -58,6 +73,14 @@ def resolve_precision(precision: str) -> str:
     return precision
 
 
+def onnx_precision(precision: str) -> str:
+    """float32 or int8, what the onnx backend runs: `auto` is int8 where the CPU multiplies
+    int8 natively, float32 elsewhere."""
+    if precision == "auto":
+        return "int8" if cpu_has_native_int8() else "float32"
+    return precision
+
+
 def resolve_backend(backend: str, precision: str) -> str:
     """onnx or torch: onnx where onnxruntime is installed, unless bfloat16 is asked for."""
     if backend not in BACKENDS:
@@ -67,7 +90,12 @@ def resolve_backend(backend: str, precision: str) -> str:
         )
     if backend == "onnx" and precision == "bfloat16":
         raise ConfigError(
-            "the onnx backend runs float32; bfloat16 needs embedding_backend torch",
+            "the onnx backend runs float32 or int8; bfloat16 needs embedding_backend torch",
+            key="embedding_precision",
+        )
+    if precision == "int8" and (backend == "torch" or not onnx_available()):
+        raise ConfigError(
+            "int8 runs on the onnx backend only (onnxruntime and tokenizers installed)",
             key="embedding_precision",
         )
     if backend == "auto":
@@ -102,8 +130,8 @@ class MiniLMEmbedder:
     name = "minilm"
     dim = MINILM_DIM
     _model = None
-    _onnx = None
-    _onnx_failed: str | None = None
+    _onnx: ClassVar[dict[str, Any]] = {}  # by precision, shared by every instance
+    _onnx_failed: ClassVar[dict[str, str]] = {}
     _load_lock = threading.Lock()
 
     def __init__(
@@ -113,7 +141,10 @@ class MiniLMEmbedder:
         resolve_precision(precision)  # validates
         self.backend = resolve_backend(backend, precision)
         self._fallback = backend == "auto"
-        self.precision = "float32" if self.backend == "onnx" else resolve_precision(precision)
+        if self.backend == "onnx":
+            self.precision = onnx_precision(precision)
+        else:
+            self.precision = resolve_precision(precision)
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_lock = threading.Lock()
 
@@ -127,22 +158,26 @@ class MiniLMEmbedder:
         if self.backend != "onnx":
             return None
         cls = type(self)
+        precision = self.precision
         with cls._load_lock:
-            if cls._onnx is None and cls._onnx_failed is None:
+            if precision not in cls._onnx and precision not in cls._onnx_failed:
                 from alma_app.onnx_minilm import ExportFailed, OnnxMiniLM
 
                 try:
-                    cls._onnx = OnnxMiniLM(threads=embed_threads("ALMA_ONNX_THREADS"))
+                    threads = embed_threads("ALMA_ONNX_THREADS")
+                    cls._onnx[precision] = OnnxMiniLM(threads=threads, precision=precision)
                     _quiet_blas()
                 except (ExportFailed, ImportError, OSError) as exc:
-                    cls._onnx_failed = str(exc)[-500:]
-            if cls._onnx is not None:
-                return cls._onnx
+                    cls._onnx_failed[precision] = str(exc)[-500:]
+            runtime = cls._onnx.get(precision)
+            if runtime is not None:
+                return runtime
+        failure = cls._onnx_failed[precision]
         if not self._fallback:
             raise ConfigError(
-                f"the onnx backend could not load: {cls._onnx_failed}", key="embedding_backend"
+                f"the onnx backend could not load: {failure}", key="embedding_backend"
             )
-        log.info("MiniLM runs on torch: the ONNX export failed: %s", cls._onnx_failed)
+        log.info("MiniLM runs on torch: the ONNX export failed: %s", failure)
         self.backend = "torch"
         self.precision = resolve_precision("auto")
         return None

