@@ -7,7 +7,7 @@ Two backends run the same weights. `onnx` (the default where onnxruntime is inst
 an ONNX export of them in ONNX Runtime (alma_app/onnx_minilm.py): float32, ~2.8x faster per
 query than torch float32 on 2 cores, and torch is never imported (~1 GB less memory); on CPUs
 that multiply int8 natively (VNNI), `auto` precision runs its 8-bit-weight graph instead
-(`int8`: vectors within a cosine of 0.999 of float32, ~0.7x the time of a query met after
+(`int8`: vectors within a cosine of 0.998 of float32, ~0.75x the time of a query met after
 other work). `torch` runs sentence-transformers; on CPUs with native bfloat16 arithmetic
 (AVX512_BF16 or AMX) its matrix products can run in bfloat16 under autocast
 (`embedding_precision: bfloat16`, which selects torch): the same vectors to a cosine of
