@@ -24,24 +24,22 @@ TEXTS = [
 ]
 
 
-def test_native_bfloat16_is_read_from_the_cpu_flags(tmp_path):
-    with_bf16 = tmp_path / "amx"
-    with_bf16.write_text("processor: 0\nflags\t\t: fpu sse2 avx512f avx512_bf16 avx512_vnni\n")
-    without = tmp_path / "old"
-    without.write_text("processor: 0\nflags\t\t: fpu sse2 avx2\n")
-    assert cpu_has_native_bf16(str(with_bf16))
-    assert not cpu_has_native_bf16(str(without))
-    assert not cpu_has_native_bf16(str(tmp_path / "missing"))
-
-
-def test_native_int8_is_read_from_the_cpu_flags(tmp_path):
-    vnni = tmp_path / "vnni"
-    vnni.write_text("processor: 0\nflags\t\t: fpu sse2 avx2 avx_vnni\n")
-    without = tmp_path / "old"
-    without.write_text("processor: 0\nflags\t\t: fpu sse2 avx2 avx512f\n")
-    assert cpu_has_native_int8(str(vnni))
-    assert not cpu_has_native_int8(str(without))
-    assert not cpu_has_native_int8(str(tmp_path / "missing"))
+@pytest.mark.parametrize(
+    ("native", "with_it", "without_it"),
+    [
+        (cpu_has_native_bf16, "avx512f avx512_bf16 avx512_vnni", "avx2"),
+        (cpu_has_native_int8, "avx2 avx_vnni", "avx2 avx512f"),
+    ],
+)
+def test_native_bfloat16_and_int8_are_read_from_the_cpu_flags(
+    tmp_path, native, with_it, without_it
+):
+    has, lacks = tmp_path / "new", tmp_path / "old"
+    has.write_text(f"processor: 0\nflags\t\t: fpu sse2 {with_it}\n")
+    lacks.write_text(f"processor: 0\nflags\t\t: fpu sse2 {without_it}\n")
+    assert native(str(has))
+    assert not native(str(lacks))
+    assert not native(str(tmp_path / "missing"))
 
 
 def test_auto_precision_runs_the_8_bit_graph_only_where_the_cpu_multiplies_int8(monkeypatch):
