@@ -141,6 +141,7 @@ class MiniLMEmbedder:
         resolve_precision(precision)  # validates
         self.backend = resolve_backend(backend, precision)
         self._fallback = backend == "auto"
+        self._int8_chosen = precision == "auto"  # by the CPU, not asked for: float32 may stand in
         if self.backend == "onnx":
             self.precision = onnx_precision(precision)
         else:
@@ -173,6 +174,10 @@ class MiniLMEmbedder:
             if runtime is not None:
                 return runtime
         failure = cls._onnx_failed[precision]
+        if precision == "int8" and self._int8_chosen:
+            log.info("MiniLM runs float32: the 8-bit graph could not be made: %s", failure)
+            self.precision = "float32"
+            return self._runtime()
         if not self._fallback:
             raise ConfigError(
                 f"the onnx backend could not load: {failure}", key="embedding_backend"

@@ -51,6 +51,34 @@ def test_auto_precision_runs_the_8_bit_graph_only_where_the_cpu_multiplies_int8(
         assert MiniLMEmbedder(precision="int8", backend="onnx").precision == "int8"
 
 
+@pytest.mark.model
+def test_where_the_8_bit_graph_cannot_be_made_auto_runs_the_float32_one(minilm, monkeypatch):
+    pytest.importorskip("onnxruntime")
+    import alma_app.onnx_minilm as onnx_minilm
+
+    made = onnx_minilm.exported_model
+
+    def float32_only(precision: str = "float32"):
+        if precision == "int8":
+            raise onnx_minilm.ExportFailed("no onnx_ir here")
+        return made(precision)
+
+    monkeypatch.setattr(onnx_minilm, "exported_model", float32_only)
+    monkeypatch.setattr(MiniLMEmbedder, "_onnx", {})  # nothing loaded yet, as in a new process
+    monkeypatch.setattr(MiniLMEmbedder, "_onnx_failed", {})
+    monkeypatch.setattr(embeddings, "cpu_has_native_int8", lambda: True)
+    chosen = MiniLMEmbedder(backend="auto")
+    assert chosen.precision == "int8"
+    vector = chosen.embed(TEXTS[:1])
+    assert (chosen.backend, chosen.precision) == ("onnx", "float32")  # not torch
+    expected = MiniLMEmbedder(precision="float32", backend="onnx").embed(TEXTS[:1])
+    assert float(vector[0] @ expected[0]) > 0.99999
+    asked = MiniLMEmbedder(precision="int8", backend="onnx")
+    with pytest.raises(ConfigError) as info:  # asked for by name: say so, do not stand in
+        asked.embed(TEXTS[:1])
+    assert "no onnx_ir here" in str(info.value)
+
+
 def test_int8_is_not_asked_of_the_torch_backend():
     with pytest.raises(ConfigError) as info:
         MiniLMEmbedder(precision="int8", backend="torch")
