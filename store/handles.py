@@ -250,14 +250,15 @@ class TableHandles:
         if entry is not None:
             return entry
         with self._lock:
-            if self._append_db is None:
-                self._append_db = self.connect(None)  # None: never re-check the latest version
             entry = self.append_tables.get(table)
             if entry is None:
-                self.table(table)  # created (and checked) through the main handle
-                handle = self._append_db.open_table(table)
-                if not self.in_memory:  # memory:// tables have no Lance dataset to write
-                    handle = LanceAppender(handle.to_lance())
+                checked = self.table(table)  # created (and checked) through the main handle
+                if self.in_memory:  # memory:// tables have no Lance dataset: LanceDB's add
+                    if self._append_db is None:
+                        self._append_db = self.connect(None)  # None: never re-checks
+                    handle: Any = self._append_db.open_table(table)
+                else:
+                    handle = LanceAppender(checked.to_lance())
                 entry = (handle, 0)
                 self.append_tables[table] = entry
             return entry
