@@ -35,8 +35,9 @@ from alma_app.errors import ConfigError
 log = logging.getLogger(__name__)
 MINILM_DIM = 384
 _NATIVE_BF16_FLAGS = {"avx512_bf16", "amx_bf16"}
-# int8 dot products in hardware: ONNX Runtime's 8-bit-weight kernels are fast only with these
-# (measured slower than float32 on a CPU without them, docs/benchmarks.md stop 19).
+# int8 dot products in hardware. The 8-bit graph's gain is measured only on a CPU with them
+# (docs/benchmarks.md stop 20); stop 19's machine, whose flags were not recorded, ran it back to
+# back 1.27-4.2x slower than float32. So auto takes it only where these are named.
 _NATIVE_INT8_FLAGS = {"avx512_vnni", "avx_vnni", "amx_int8"}
 
 

@@ -15,8 +15,9 @@ blocks of QUANTIZED_BLOCK with a scale each, and multiplies in int8 (ONNX Runtim
 accuracy level 4): a quarter of the bytes each query streams through the caches. On CPUs that
 multiply int8 natively (VNNI) a query takes ~0.75x the float32 time after other work has run
 (what a write or a retrieve meets), vectors within a cosine of 0.998 of float32; batches
-(imports) embed ~10% slower (145 against 163 texts/s). Elsewhere its kernels were slower than
-float32, so alma_app/embeddings.py picks it only there.
+(imports) embed ~10% slower (145 against 163 texts/s). The gain is measured only on a CPU with
+VNNI (stop 19's machine, whose flags were not recorded, ran it slower than float32), so
+alma_app/embeddings.py picks it only there.
 
 Run as `python -m alma_app.onnx_minilm OUT.onnx` to export (what `exported_model()` does), or
 `python -m alma_app.onnx_minilm --int8 FLOAT32.onnx OUT.onnx` to make the 8-bit graph.
