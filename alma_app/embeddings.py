@@ -23,7 +23,7 @@ import os
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
@@ -166,7 +166,7 @@ class MiniLMEmbedder:
                 from alma_app.onnx_minilm import ExportFailed, OnnxMiniLM
 
                 try:
-                    threads = embed_threads("ALMA_ONNX_THREADS")
+                    threads = embed_threads("ALMA_ONNX_THREADS", onnx_threads)
                     cls._onnx[precision] = OnnxMiniLM(threads=threads, precision=precision)
                     _quiet_blas()
                 except (ExportFailed, ImportError, OSError) as exc:
@@ -289,17 +289,24 @@ def _quiet_loading() -> Iterator[None]:
 
 
 def torch_threads(cores: int | None = None) -> int:
-    """Threads for the model: half the cores, 1 to 4. Retrieval embeds the query while the
-    store runs the BM25 search beside it, and one sentence gains little from more threads: on 2
-    cores, 1 thread made retrieve ~15% faster than 2 (measured), bulk ingest stays >400/s.
-    The same holds for ONNX Runtime: on 2 shared cores one query took 39 ms on 1 thread and
-    90 ms on 2 (measured under load; ALMA_ONNX_THREADS overrides)."""
+    """Torch's threads: half the cores, 1 to 4. Retrieval embeds the query while the store runs
+    the BM25 search beside it, and torch's idle OpenMP threads spin: on 2 cores, 1 thread made
+    retrieve ~15% faster than 2 (measured); bulk ingest stays >400/s."""
     cores = cores or os.cpu_count() or 1
     return max(1, min(4, cores // 2))
 
 
-def embed_threads(variable: str) -> int:
-    return max(1, int(os.environ.get(variable) or torch_threads()))
+def onnx_threads(cores: int | None = None) -> int:
+    """ONNX Runtime's threads: half the cores, 1 to 4, but 2 where there are 2. Its pool does
+    not spin (see onnx_minilm.py), so a second thread costs the BM25 search beside it little:
+    on 2 cores one 8-bit query took 3.2 ms on 2 threads against 4.1 on 1, two processes
+    embedding at once 4.6 against 4.1 each (docs/benchmarks.md, stop 21)."""
+    cores = cores or os.cpu_count() or 1
+    return max(min(2, cores), min(4, cores // 2))
+
+
+def embed_threads(variable: str, default: Callable[[], int] = torch_threads) -> int:
+    return max(1, int(os.environ.get(variable) or default()))
 
 
 def _share_cores() -> None:

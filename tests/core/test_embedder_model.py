@@ -12,6 +12,7 @@ from alma_app.embeddings import (
     MiniLMEmbedder,
     cpu_has_native_bf16,
     cpu_has_native_int8,
+    onnx_threads,
     torch_threads,
 )
 from alma_app.errors import ConfigError
@@ -88,6 +89,10 @@ def test_int8_is_not_asked_of_the_torch_backend():
 
 def test_the_model_gets_half_the_cores_between_one_and_four():
     assert [torch_threads(n) for n in (1, 2, 3, 4, 8, 64)] == [1, 1, 1, 2, 4, 4]
+
+
+def test_onnx_runtime_gets_both_cores_of_two_and_half_of_more():
+    assert [onnx_threads(n) for n in (1, 2, 3, 4, 8, 64)] == [1, 2, 2, 2, 4, 4]
 
 
 def test_an_unknown_precision_is_a_config_error_naming_the_key():
