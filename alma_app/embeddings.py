@@ -297,10 +297,13 @@ def torch_threads(cores: int | None = None) -> int:
 
 
 def onnx_threads(cores: int | None = None) -> int:
-    """ONNX Runtime's threads: half the cores, 1 to 4, but 2 where there are 2. Its pool does
-    not spin (see onnx_minilm.py), so a second thread costs the BM25 search beside it little:
-    on 2 cores one 8-bit query took 3.2 ms on 2 threads against 4.1 on 1, two processes
-    embedding at once 4.6 against 4.1 each (docs/benchmarks.md, stop 21)."""
+    """ONNX Runtime's threads: half the cores, 1 to 4, but 2 where there are 2. Its pool spins
+    only while a call runs (onnx_minilm.py), so the BM25 search beside a query loses little: on
+    2 cores one 8-bit query took 2.6-2.8 ms on 2 threads against 4.1 on 1, and bulk embedding
+    ran 1.9x as fast. The price: two processes embedding back to back at the same moment took
+    8.3 ms per query each (4.1 on 1 thread); with a 4 ms pause between calls, 2.9 (3.9).
+    ALMA_ONNX_THREADS=1 suits a machine where many processes embed at once (docs/benchmarks.md,
+    stop 21)."""
     cores = cores or os.cpu_count() or 1
     return max(min(2, cores), min(4, cores // 2))
 
