@@ -100,6 +100,10 @@ class ConditionalWrites:
         if any(v != expected[i] + 1 for i, v in zip(ids, new, strict=True)):
             raise InvalidQuery("each row's version must be its expected version + 1")
         tbl = self._handles.table(table)
+        # The merge scans the table's ids instead of asking the id index: through the index, one
+        # row's update cost 11 ms after a compaction and 0.3 ms more for every write since (56 ms
+        # after 150, at 10k and at 100k memories alike); the scan 10 -> 21 ms at 10k, 18 -> 29 ms
+        # at 100k (docs/benchmarks.md, stop 21). Reinforcements and supersedes are such updates.
         with self._lock.hold(table):
             # One row: the conditional merge itself is the check (and costs no extra read).
             # Several: check first, so that a conflict writes none of them.
@@ -109,7 +113,10 @@ class ConditionalWrites:
             result = self._handles.with_retries(
                 table,
                 lambda: (
-                    tbl.merge_insert("id").when_matched_update_all(where=_MATCHES).execute(data)
+                    tbl.merge_insert("id")
+                    .when_matched_update_all(where=_MATCHES)
+                    .use_index(False)
+                    .execute(data)
                 ),
             )
             self._committed(table, result)
