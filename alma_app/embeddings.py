@@ -297,7 +297,8 @@ def torch_threads(cores: int | None = None) -> int:
 
 
 def onnx_threads(cores: int | None = None) -> int:
-    """ONNX Runtime's threads: half the cores, 1 to 4, but 2 where there are 2. Its pool spins
+    """ONNX Runtime's threads: half the cores, 1 to 4, but at least 2 where there are 2 or
+    more. Its pool spins
     only while a call runs (onnx_minilm.py), so the BM25 search beside a query loses little: on
     2 cores one 8-bit query took 2.6-2.8 ms on 2 threads against 4.1 on 1, and bulk embedding
     ran 1.9x as fast. The price: two processes embedding back to back at the same moment took

@@ -101,9 +101,10 @@ class ConditionalWrites:
             raise InvalidQuery("each row's version must be its expected version + 1")
         tbl = self._handles.table(table)
         # The merge scans the table's ids instead of asking the id index: through the index, one
-        # row's update cost 11 ms after a compaction and 0.3 ms more for every write since (56 ms
-        # after 150, at 10k and at 100k memories alike); the scan 10 -> 21 ms at 10k, 18 -> 29 ms
-        # at 100k (docs/benchmarks.md, stop 21). Reinforcements and supersedes are such updates.
+        # row's update cost 11 ms after a compaction and 0.3 ms more for every write since (~55 ms
+        # after 150, at 1k, 10k and 100k memories alike); the scan 10 -> 19-21 ms at 1k and 10k,
+        # 18 -> 29 ms at 100k (docs/benchmarks.md, stop 21). Reinforcements and supersedes are
+        # such updates.
         with self._lock.hold(table):
             # One row: the conditional merge itself is the check (and costs no extra read).
             # Several: check first, so that a conflict writes none of them.
